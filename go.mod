@@ -1,0 +1,3 @@
+module github.com/epks/epks
+
+go 1.26.0
