@@ -1,0 +1,471 @@
+// Package install installs, inspects and removes the epks-addons release in a
+// cluster with the Helm v3 SDK (no helm binary), and waits for every component
+// to become ready, reporting progress a person can follow.
+//
+// Install is an upgrade-or-install that is idempotent and atomic:
+//   - when the rendered manifest, the values and the chart equal what the
+//     deployed release holds, nothing is written to the cluster;
+//   - when applying or waiting fails, the release goes back to its previous
+//     revision (or is removed when there was none), after the failure was
+//     diagnosed from the pods and events of the component that failed.
+package install
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/postrender"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+)
+
+const (
+	// DefaultReleaseName is the Helm release name epks uses.
+	DefaultReleaseName = "epks-addons"
+	// DefaultNamespace is where the release lives.
+	DefaultNamespace = "epks-system"
+	// DefaultTimeout bounds how long Install waits for components.
+	DefaultTimeout = 10 * time.Minute
+	// maxHistory is how many release revisions Helm keeps.
+	maxHistory = 10
+
+	// managedByLabel marks a namespace that epks created, so that Uninstall
+	// removes only namespaces it owns.
+	managedByLabel = "app.kubernetes.io/managed-by"
+	managedByValue = "epks"
+)
+
+// Options configure Install, Status and Uninstall.
+type Options struct {
+	// Getter gives the clients of the target cluster (kubeconfig, context).
+	Getter genericclioptions.RESTClientGetter
+	// Namespace of the release [DefaultNamespace].
+	Namespace string
+	// ReleaseName [DefaultReleaseName].
+	ReleaseName string
+	// Chart and Values are what to install.
+	Chart  *chart.Chart
+	Values map[string]any
+	// PostRenderer, when set, changes the rendered manifests (kustomize).
+	PostRenderer postrender.PostRenderer
+	// Timeout bounds the whole wait for readiness [DefaultTimeout].
+	Timeout time.Duration
+	// PollInterval is how often readiness is read [2s].
+	PollInterval time.Duration
+	// Reapply upgrades even when nothing changed, to repair drift.
+	Reapply bool
+	// Progress receives progress [Discard].
+	Progress Progress
+	// Debugf receives Helm's debug log; it never carries values [discarded].
+	Debugf func(format string, args ...any)
+}
+
+func (o *Options) defaults() {
+	if o.Namespace == "" {
+		o.Namespace = DefaultNamespace
+	}
+	if o.ReleaseName == "" {
+		o.ReleaseName = DefaultReleaseName
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = 2 * time.Second
+	}
+	if o.Progress == nil {
+		o.Progress = Discard{}
+	}
+	if o.Debugf == nil {
+		o.Debugf = func(string, ...any) {}
+	}
+}
+
+// Result tells what Install did.
+type Result struct {
+	// Revision is the release revision now deployed.
+	Revision int
+	// Changed is false when the cluster already held this release and
+	// nothing was written.
+	Changed bool
+	// Components is the readiness of every component at the end.
+	Components []ComponentStatus
+	// Elapsed is how long the wait took.
+	Elapsed time.Duration
+}
+
+// ComponentFailure describes one component that did not become ready.
+type ComponentFailure struct {
+	Component string
+	Summary   string
+	// Reasons are lines from the pods and events of the component.
+	Reasons []string
+}
+
+// FailedError is returned when the release could not be applied or did not
+// become ready. The release was restored before it is returned.
+type FailedError struct {
+	// Cause is what went wrong: an apply error, a timeout, or a failed workload.
+	Cause error
+	// Failures are the components that were not ready, with their reasons.
+	Failures []ComponentFailure
+	// Restored says what was done about it, e.g. "rolled back to revision 3".
+	Restored string
+}
+
+func (e *FailedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "install failed: %v", e.Cause)
+	for _, f := range e.Failures {
+		fmt.Fprintf(&b, "\n  component %s is not ready: %s", f.Component, f.Summary)
+		for _, r := range f.Reasons {
+			fmt.Fprintf(&b, "\n    %s", r)
+		}
+	}
+	if e.Restored != "" {
+		fmt.Fprintf(&b, "\n%s", e.Restored)
+	}
+	return b.String()
+}
+
+func (e *FailedError) Unwrap() error { return e.Cause }
+
+// session is one Install, Status or Uninstall against a cluster.
+type session struct {
+	opts    Options
+	cfg     *action.Configuration
+	clients Clients
+}
+
+func newSession(opts Options) (*session, error) {
+	opts.defaults()
+	if opts.Getter == nil {
+		return nil, errors.New("no cluster: a kubeconfig is required")
+	}
+	rc, err := opts.Getter.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	kube, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("creating Kubernetes client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("creating Kubernetes client: %w", err)
+	}
+	cfg := &action.Configuration{}
+	if err := cfg.Init(opts.Getter, opts.Namespace, "secret", opts.Debugf); err != nil {
+		return nil, fmt.Errorf("initializing Helm: %w", err)
+	}
+	return &session{opts: opts, cfg: cfg, clients: Clients{Kube: kube, Dynamic: dyn}}, nil
+}
+
+// Install applies the chart as release opts.ReleaseName (upgrade or install),
+// then waits until every component is ready. See the package doc for its
+// idempotence and atomicity.
+func Install(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Chart == nil {
+		return nil, errors.New("no chart to install")
+	}
+	s, err := newSession(opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.install(ctx)
+}
+
+func (s *session) install(ctx context.Context) (*Result, error) {
+	o := s.opts
+	if err := s.step("Ensuring namespace "+o.Namespace, func() error { return s.ensureNamespace(ctx) }); err != nil {
+		return nil, err
+	}
+	current, err := s.deployedRelease()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.step("Ensuring CustomResourceDefinitions", func() error { return s.ensureCRDs(ctx) }); err != nil {
+		return nil, err
+	}
+
+	var applied *release.Release
+	changed := true
+	if current != nil && !o.Reapply {
+		var same bool
+		if err := s.step("Comparing with release "+o.ReleaseName+" revision "+fmt.Sprint(current.Version), func() (err error) {
+			same, err = s.sameAsDeployed(ctx, current)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if same {
+			changed, applied = false, current
+		}
+	}
+	if changed {
+		verb := "Installing"
+		if current != nil {
+			verb = "Upgrading"
+		}
+		err := s.step(fmt.Sprintf("%s release %s in namespace %s", verb, o.ReleaseName, o.Namespace), func() (err error) {
+			applied, err = s.apply(ctx, current)
+			return err
+		})
+		if err != nil {
+			return nil, s.restore(current, err, nil)
+		}
+	} else {
+		o.Progress.Step("Release " + o.ReleaseName + " is up to date, nothing to change")
+		o.Progress.StepDone(nil)
+	}
+
+	workloads, err := releaseWorkloads(applied, o.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	var statuses []ComponentStatus
+	start := time.Now()
+	err = s.step(fmt.Sprintf("Waiting for %d components", len(Components(workloads))), func() (err error) {
+		statuses, err = s.wait(ctx, workloads)
+		return err
+	})
+	res := &Result{Revision: applied.Version, Changed: changed, Components: statuses, Elapsed: time.Since(start)}
+	if err != nil {
+		failures := s.diagnose(ctx, statuses)
+		if !changed {
+			// Nothing was written, so there is nothing to roll back.
+			return res, &FailedError{Cause: err, Failures: failures}
+		}
+		return res, s.restore(current, err, failures)
+	}
+	return res, nil
+}
+
+// step runs fn as one reported step.
+func (s *session) step(msg string, fn func() error) error {
+	s.opts.Progress.Step(msg)
+	err := fn()
+	s.opts.Progress.StepDone(err)
+	return err
+}
+
+// ensureNamespace creates the release namespace, labelled as ours, when it
+// does not exist.
+func (s *session) ensureNamespace(ctx context.Context) error {
+	nsClient := s.clients.Kube.CoreV1().Namespaces()
+	_, err := nsClient.Get(ctx, s.opts.Namespace, metav1.GetOptions{})
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading namespace %s: %w", s.opts.Namespace, err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:   s.opts.Namespace,
+		Labels: map[string]string{managedByLabel: managedByValue},
+	}}
+	if _, err := nsClient.Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", s.opts.Namespace, err)
+	}
+	return nil
+}
+
+// deployedRelease returns the newest revision of the release, or nil when it
+// was never installed. A release in the middle of another operation is an
+// error: two writers must not race.
+func (s *session) deployedRelease() (*release.Release, error) {
+	rel, err := s.cfg.Releases.Last(s.opts.ReleaseName)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading release %s: %w", s.opts.ReleaseName, err)
+	}
+	if rel.Info != nil && rel.Info.Status.IsPending() {
+		return nil, fmt.Errorf("release %s revision %d is %s: another install, upgrade or rollback is running or was killed; "+
+			"wait for it, or run `epks uninstall` to start over", rel.Name, rel.Version, rel.Info.Status)
+	}
+	if rel.Info != nil && rel.Info.Status == release.StatusUninstalled {
+		return nil, nil
+	}
+	return rel, nil
+}
+
+// sameAsDeployed renders the upgrade without applying it and compares it with
+// the deployed release.
+func (s *session) sameAsDeployed(ctx context.Context, current *release.Release) (bool, error) {
+	if current.Info == nil || current.Info.Status != release.StatusDeployed {
+		return false, nil
+	}
+	up := s.newUpgrade()
+	up.DryRun = true
+	dry, err := up.RunWithContext(ctx, s.opts.ReleaseName, s.opts.Chart, s.opts.Values)
+	if err != nil {
+		return false, fmt.Errorf("rendering release: %w", err)
+	}
+	return dry.Manifest == current.Manifest &&
+		sameValues(dry.Config, current.Config) &&
+		sameChart(dry.Chart, current.Chart), nil
+}
+
+func sameValues(a, b map[string]any) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func sameChart(a, b *chart.Chart) bool {
+	if a == nil || b == nil || a.Metadata == nil || b.Metadata == nil {
+		return a == b
+	}
+	return a.Metadata.Name == b.Metadata.Name && a.Metadata.Version == b.Metadata.Version
+}
+
+func (s *session) newUpgrade() *action.Upgrade {
+	up := action.NewUpgrade(s.cfg)
+	up.Namespace = s.opts.Namespace
+	up.MaxHistory = maxHistory
+	up.PostRenderer = s.opts.PostRenderer
+	up.Timeout = s.opts.Timeout
+	return up
+}
+
+// apply installs the release, or upgrades current. It does not wait: the
+// readiness wait is ours, with progress and diagnosis.
+func (s *session) apply(ctx context.Context, current *release.Release) (*release.Release, error) {
+	if current == nil {
+		in := action.NewInstall(s.cfg)
+		in.Namespace = s.opts.Namespace
+		in.ReleaseName = s.opts.ReleaseName
+		in.PostRenderer = s.opts.PostRenderer
+		in.Timeout = s.opts.Timeout
+		return in.RunWithContext(ctx, s.opts.Chart, s.opts.Values)
+	}
+	return s.newUpgrade().RunWithContext(ctx, s.opts.ReleaseName, s.opts.Chart, s.opts.Values)
+}
+
+// wait polls readiness until every component is ready, one failed for good,
+// or the timeout passed.
+func (s *session) wait(ctx context.Context, workloads []Workload) ([]ComponentStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	start := time.Now()
+	tick := time.NewTicker(s.opts.PollInterval)
+	defer tick.Stop()
+	var last []ComponentStatus
+	for {
+		statuses, err := s.clients.CheckAll(ctx, workloads)
+		if err == nil {
+			last = statuses
+			s.opts.Progress.Components(statuses, time.Since(start))
+			ready := true
+			for _, st := range statuses {
+				if st.Failed {
+					return last, fmt.Errorf("component %s failed: %s", st.Name, st.Summary())
+				}
+				ready = ready && st.Ready
+			}
+			if ready {
+				return last, nil
+			}
+		} else if ctx.Err() == nil {
+			s.opts.Debugf("reading readiness: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return last, fmt.Errorf("components not ready after %s", s.opts.Timeout)
+			}
+			return last, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// diagnose explains every component that is not ready.
+func (s *session) diagnose(ctx context.Context, statuses []ComponentStatus) []ComponentFailure {
+	// The caller's context may be what ended the wait; diagnosis gets its own.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var out []ComponentFailure
+	for _, st := range statuses {
+		if st.Ready {
+			continue
+		}
+		f := ComponentFailure{Component: st.Name, Summary: st.Summary()}
+		for _, w := range st.Workloads {
+			if !w.Ready {
+				f.Reasons = append(f.Reasons, s.clients.Diagnose(dctx, w.Workload)...)
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// restore puts the release back as it was before this Install: the previous
+// revision, or no release at all.
+func (s *session) restore(previous *release.Release, cause error, failures []ComponentFailure) error {
+	fe := &FailedError{Cause: cause, Failures: failures}
+	if previous == nil {
+		err := s.step("Removing the failed release "+s.opts.ReleaseName, func() error {
+			un := action.NewUninstall(s.cfg)
+			un.Wait = true
+			un.Timeout = 2 * time.Minute
+			un.IgnoreNotFound = true
+			_, err := un.Run(s.opts.ReleaseName)
+			return err
+		})
+		if err != nil {
+			fe.Restored = fmt.Sprintf("removing the failed release also failed: %v", err)
+		} else {
+			fe.Restored = "the failed release was removed; nothing of it is left but the CRDs"
+		}
+		return fe
+	}
+	err := s.step(fmt.Sprintf("Rolling back to revision %d", previous.Version), func() error {
+		rb := action.NewRollback(s.cfg)
+		rb.Version = previous.Version
+		rb.MaxHistory = maxHistory
+		rb.Timeout = 2 * time.Minute
+		return rb.Run(s.opts.ReleaseName)
+	})
+	if err != nil {
+		fe.Restored = fmt.Sprintf("rolling back to revision %d also failed: %v", previous.Version, err)
+	} else {
+		fe.Restored = fmt.Sprintf("rolled back to revision %d", previous.Version)
+	}
+	return fe
+}
+
+// releaseWorkloads returns the workloads of a release's manifest and of its
+// chart's CRDs.
+func releaseWorkloads(rel *release.Release, namespace string) ([]Workload, error) {
+	objects, err := ParseManifest(rel.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	if rel.Chart != nil {
+		for _, crd := range rel.Chart.CRDObjects() {
+			objs, err := ParseManifest(string(crd.File.Data))
+			if err != nil {
+				return nil, fmt.Errorf("parsing %s: %w", crd.Filename, err)
+			}
+			objects = append(objects, objs...)
+		}
+	}
+	return WorkloadsOf(objects, namespace), nil
+}
