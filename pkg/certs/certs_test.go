@@ -1,0 +1,188 @@
+package certs
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+var now = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+
+type keyPair struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+// issue makes a certificate for cn signed by parent (self-signed when nil).
+func issue(t *testing.T, cn string, parent *keyPair, notBefore, notAfter time.Time, ca bool) *keyPair {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
+		NotBefore: notBefore, NotAfter: notAfter, IsCA: ca, BasicConstraintsValid: true,
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	signer, signerKey := tmpl, key
+	if parent != nil {
+		signer, signerKey = parent.cert, parent.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &keyPair{cert: cert, key: key}
+}
+
+func pemOf(c *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
+
+func TestParseCertificates(t *testing.T) {
+	valid := issue(t, "ca", nil, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0), true)
+	other := issue(t, "other", nil, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0), true)
+	expired := issue(t, "old", nil, now.AddDate(-2, 0, 0), now.AddDate(0, 0, -1), true)
+	future := issue(t, "new", nil, now.AddDate(0, 0, 1), now.AddDate(1, 0, 0), true)
+	keyDER, _ := x509.MarshalECPrivateKey(valid.key)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	tests := []struct {
+		name  string
+		data  []byte
+		count int
+		err   string
+	}{
+		{"one", pemOf(valid.cert), 1, ""},
+		{"bundle", append(pemOf(valid.cert), pemOf(other.cert)...), 2, ""},
+		{"expired", pemOf(expired.cert), 0, `certificate "old" expired on 2026-11-23`},
+		{"not yet valid", pemOf(future.cert), 0, `"new" is not valid before`},
+		{"private key", keyPEM, 0, "holds a private key"},
+		{"key after cert", append(pemOf(valid.cert), keyPEM...), 0, "holds a private key"},
+		{"garbage", []byte("not a certificate"), 0, "is not a PEM certificate"},
+		{"empty", nil, 0, "holds no certificate"},
+		{"other block", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: []byte{1}}), 0, `"CERTIFICATE REQUEST" block`},
+		{"corrupt der", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{1, 2, 3}}), 0, "does not parse"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			certs, err := ParseCertificates(tt.data, now)
+			if tt.err == "" {
+				if err != nil || len(certs) != tt.count {
+					t.Fatalf("got %d certs, %v; want %d", len(certs), err, tt.count)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("got %v, want %q", err, tt.err)
+			}
+			if strings.Contains(err.Error(), "PRIVATE KEY-----") || strings.Contains(err.Error(), "not a certificate\"") {
+				t.Errorf("error shows file contents: %v", err)
+			}
+		})
+	}
+}
+
+func TestBundleDeduplicates(t *testing.T) {
+	a := issue(t, "a", nil, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0), true)
+	b := issue(t, "b", nil, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0), true)
+	out := Bundle([]*x509.Certificate{a.cert, b.cert}, []*x509.Certificate{b.cert, a.cert})
+	certs, err := ParseCertificates(out, now)
+	if err != nil || len(certs) != 2 || certs[0].Subject.CommonName != "a" || certs[1].Subject.CommonName != "b" {
+		t.Fatalf("bundle = %d certs (%v), want a then b", len(certs), err)
+	}
+	if fp := Fingerprint(a.cert); len(fp) != 95 || strings.Count(fp, ":") != 31 {
+		t.Errorf("fingerprint %q is not 32 colon-separated pairs", fp)
+	}
+}
+
+// TestFetchChainFromTLSServer fetches the chain of a loopback TLS server
+// whose leaf is issued by an intermediate, and checks that a client trusting
+// the resulting bundle verifies the server.
+func TestFetchChainFromTLSServer(t *testing.T) {
+	root := issue(t, "root", nil, now.AddDate(-1, 0, 0), now.AddDate(5, 0, 0), true)
+	inter := issue(t, "intermediate", root, now.AddDate(-1, 0, 0), now.AddDate(5, 0, 0), true)
+	leaf := issue(t, "keystone", inter, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0), false)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{
+		Certificate: [][]byte{leaf.cert.Raw, inter.cert.Raw}, PrivateKey: leaf.key}}}
+	srv.StartTLS()
+	defer srv.Close()
+
+	chain, err := FetchChain(context.Background(), srv.URL+"/v3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chain) != 2 || chain[0].Subject.CommonName != "keystone" || chain[1].Subject.CommonName != "intermediate" {
+		t.Fatalf("chain = %v", chain)
+	}
+	bundle, err := TrustBundle(chain, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(bundle) {
+		t.Fatal("bundle does not load")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatalf("a client trusting the fetched bundle cannot reach the server: %v", err)
+	}
+	resp.Body.Close()
+
+	if _, err := TrustBundle(chain, now.AddDate(3, 0, 0)); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("an expired leaf must be refused, got %v", err)
+	}
+}
+
+func TestFetchChainErrors(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, tt := range []struct{ url, want string }{
+		{"http://127.0.0.1:1/v3", "does not use TLS"},
+		{"not a url", "is not a URL"},
+		{"https://" + addr + "/v3", "fetching the certificate of " + addr},
+	} {
+		if _, err := FetchChain(ctx, tt.url); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want %q", tt.url, err, tt.want)
+		}
+	}
+}
+
+func TestCheckKeyPair(t *testing.T) {
+	a := issue(t, "a", nil, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0), false)
+	b := issue(t, "b", nil, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0), false)
+	keyPEM := func(k *ecdsa.PrivateKey) []byte {
+		der, _ := x509.MarshalECPrivateKey(k)
+		return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+	}
+	if err := CheckKeyPair(pemOf(a.cert), keyPEM(a.key), now); err != nil {
+		t.Errorf("matching pair: %v", err)
+	}
+	if err := CheckKeyPair(pemOf(a.cert), keyPEM(b.key), now); err == nil || !strings.Contains(err.Error(), `does not belong to certificate "a"`) {
+		t.Errorf("mismatched pair: %v", err)
+	}
+	if err := CheckKeyPair(pemOf(a.cert), []byte("nope"), now); err == nil || !strings.Contains(err.Error(), "no PEM private key") {
+		t.Errorf("garbage key: %v", err)
+	}
+}

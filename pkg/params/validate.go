@@ -1,0 +1,499 @@
+package params
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/distribution/reference"
+	bootstraputil "k8s.io/cluster-bootstrap/token/util"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/epks/epks/pkg/certs"
+)
+
+// Defaults of our additions.
+const (
+	DefaultRegion                  = "nova"
+	DefaultServiceCIDR             = "10.96.0.0/12"
+	DefaultKubeAPIServerPort       = 443
+	DefaultMTU                     = 1500
+	DefaultStorageClassName        = "cinder"
+	DefaultVolumeSnapshotClassName = "cinder-snapshot"
+	DefaultNamespace               = "epks-system"
+	DefaultPodInterface            = "ens224"
+	keystonePort                   = 5000
+
+	// maxNameLength keeps node names derived from the cluster name (such as
+	// "<name>-minion-99") within a DNS label.
+	maxNameLength = 48
+)
+
+type validator struct {
+	p *Params
+	// given holds the keys the file set; failed those it set to values that
+	// did not decode (they have a problem already).
+	given, failed map[string]bool
+	ps            *problems
+	now           time.Time
+}
+
+func (v *validator) add(key, format string, args ...any) { v.ps.add(key, format, args...) }
+
+// defaults fills what the file left out. Defaults that depend on other keys
+// are computed from what the file gave.
+func (v *validator) defaults() {
+	p := v.p
+	if !v.given["ip_access"] {
+		p.IPAccess = !(v.given["keystone_hostname"] || v.given["nova_hostnames"] || v.given["cinder_hostnames"])
+	}
+	if p.OSRegion == "" {
+		p.OSRegion = DefaultRegion
+	}
+	if p.OSProjectDomainID == "" {
+		p.OSProjectDomainID = p.OSDomainID
+	}
+	if p.OSAuthURL == "" {
+		host := p.KeystoneHostname
+		if p.IPAccess || host == "" {
+			if p.KeystoneIP.IsValid() {
+				host = p.KeystoneIP.String()
+			}
+		}
+		if host != "" {
+			p.OSAuthURL = "https://" + net.JoinHostPort(host, strconv.Itoa(keystonePort)) + "/v3"
+		}
+	}
+	if !p.ServiceCIDR.IsValid() {
+		p.ServiceCIDR = netip.MustParsePrefix(DefaultServiceCIDR)
+	}
+	if p.KubeAPIServerHost == "" && p.ServiceCIDR.IsValid() {
+		p.KubeAPIServerHost = p.ServiceCIDR.Addr().Next().String()
+	}
+	if p.KubeAPIServerPort == 0 && !v.given["kube_apiserver_port"] {
+		p.KubeAPIServerPort = DefaultKubeAPIServerPort
+	}
+	if p.NSXAPIMode == "" {
+		p.NSXAPIMode = NSXAPIManager
+	}
+	if p.LoadBalancerProvider == "" {
+		p.LoadBalancerProvider = LBProviderNSX
+	}
+	if p.LBFloatingNetwork == "" {
+		p.LBFloatingNetwork = p.PublicNetwork
+	}
+	if p.PodInterface == "" {
+		p.PodInterface = DefaultPodInterface
+	}
+	if p.MTU == 0 && !v.given["mtu"] {
+		p.MTU = DefaultMTU
+	}
+	if p.StorageClassName == "" {
+		p.StorageClassName = DefaultStorageClassName
+	}
+	if p.VolumeSnapshotClassName == "" {
+		p.VolumeSnapshotClassName = DefaultVolumeSnapshotClassName
+	}
+	if p.Namespace == "" {
+		p.Namespace = DefaultNamespace
+	}
+	if !p.IPAccess && p.OSCAFile == "" {
+		if p.NovaCertFile == "" {
+			p.NovaCertFile = "nova.crt"
+		}
+		if p.CinderCertFile == "" {
+			p.CinderCertFile = "cinder.crt"
+		}
+	}
+	for _, f := range []*string{&p.OSCAFile, &p.NovaCertFile, &p.CinderCertFile, &p.NSXCAFile, &p.NSXClientCertFile, &p.NSXClientKeyFile} {
+		if *f != "" && !filepath.IsAbs(*f) && p.BaseDir != "" {
+			*f = filepath.Join(p.BaseDir, *f)
+		}
+	}
+}
+
+// required reports a missing key. It is quiet about keys that were given but
+// failed to decode: they have their own problem already.
+func (v *validator) required(name string, set bool, why string) {
+	if set || v.given[name] || v.failed[name] {
+		return
+	}
+	v.add(name, "is required%s", why)
+}
+
+func (v *validator) validate() {
+	p := v.p
+	v.required("name", p.Name != "", "")
+	v.required("node_count", false, "")
+	v.required("pod_network_cidr", p.PodNetworkCIDR.IsValid(), "")
+	v.required("kube_token", p.KubeToken != "", "")
+	v.required("nsx_api_manager", len(p.NSXAPIManagers) > 0, "")
+	v.required("keystone_ip", p.KeystoneIP.IsValid(), "")
+	for _, k := range []struct {
+		name  string
+		value string
+	}{
+		{"tier0_router", p.Tier0Router}, {"overlay_tz", p.OverlayTZ}, {"ip_block", p.IPBlock},
+		{"external_ip_pool", p.ExternalIPPool}, {"os_tenant_id", p.OSTenantID}, {"os_domain_id", p.OSDomainID},
+	} {
+		v.nonEmpty(k.name, k.value, "")
+	}
+
+	if v.given["name"] {
+		v.dnsLabel("name", p.Name, maxNameLength)
+	}
+	if v.given["node_count"] && p.NodeCount < 1 {
+		v.add("node_count", "must be at least 1, got %d", p.NodeCount)
+	}
+	if p.KubeToken != "" && !bootstraputil.IsValidBootstrapToken(p.KubeToken) {
+		// Never the value: the token lets a machine join the cluster.
+		v.add("kube_token", "is not a kubeadm bootstrap token: it must be 6 and 16 lower-case letters or digits joined by a dot, like abcdef.0123456789abcdef")
+	}
+	if v.given["nsx_package_path"] && !strings.HasPrefix(p.NSXPackagePath, "/") {
+		v.add("nsx_package_path", "must be an absolute path on the node image, got %q", p.NSXPackagePath)
+	}
+
+	v.credentials()
+	v.ipAccess()
+	v.networks()
+	v.endpoints()
+	v.choices()
+}
+
+// nonEmpty requires a name-or-UUID style value.
+func (v *validator) nonEmpty(name, value, why string) {
+	if strings.TrimSpace(value) == "" {
+		if v.given[name] {
+			v.add(name, "must not be blank")
+			return
+		}
+		v.required(name, false, why)
+	}
+}
+
+func (v *validator) dnsLabel(name, value string, max int) {
+	if errs := validation.IsDNS1123Label(value); len(errs) > 0 {
+		v.add(name, "%q is not a DNS label: %s", value, errs[0])
+		return
+	}
+	if len(value) > max {
+		v.add(name, "%q is longer than %d characters", value, max)
+	}
+}
+
+// pair checks two keys that go together, and that the pair does not clash
+// with an alternative pair.
+func (v *validator) pair(a, b string, aSet, bSet bool) bool {
+	switch {
+	case aSet && !bSet:
+		v.add(b, "is required together with %s", a)
+	case bSet && !aSet:
+		v.add(a, "is required together with %s", b)
+	}
+	return aSet && bSet
+}
+
+func (v *validator) credentials() {
+	p := v.p
+	appCred := v.pair("os_application_credential_id", "os_application_credential_secret",
+		p.OSApplicationCredentialID != "", p.OSApplicationCredentialSecret != "")
+	password := p.OSUsername != "" || p.OSPassword != ""
+	switch {
+	case appCred && password:
+		v.add("os_username", "give either os_username/os_password or an application credential, not both")
+	case !appCred && p.OSApplicationCredentialID == "" && p.OSApplicationCredentialSecret == "":
+		v.required("os_username", p.OSUsername != "", " (or os_application_credential_id and os_application_credential_secret)")
+		v.required("os_password", p.OSPassword != "", " (or an application credential)")
+	}
+
+	cert := v.pair("nsx_client_cert_file", "nsx_client_key_file", p.NSXClientCertFile != "", p.NSXClientKeyFile != "")
+	nsxPassword := p.NSXUsername != "" || p.NSXPassword != ""
+	switch {
+	case cert && nsxPassword:
+		v.add("nsx_username", "give either nsx_username/nsx_password or nsx_client_cert_file/nsx_client_key_file, not both")
+	case !cert && p.NSXClientCertFile == "" && p.NSXClientKeyFile == "":
+		v.required("nsx_username", p.NSXUsername != "", " (or nsx_client_cert_file and nsx_client_key_file)")
+		v.required("nsx_password", p.NSXPassword != "", " (or a client certificate)")
+	}
+}
+
+// ipAccess enforces what VIO's "IP access" mode needs: with it disabled the
+// endpoints are reached by name, so the names, their IPs and the endpoint
+// certificates are required.
+func (v *validator) ipAccess() {
+	p := v.p
+	if !p.IPAccess {
+		why := " because ip_access is false"
+		if !v.given["ip_access"] {
+			why = " because host names are set (IP access disabled)"
+		}
+		v.required("keystone_hostname", p.KeystoneHostname != "", why)
+		v.required("nova_ip", p.NovaIP.IsValid(), why)
+		v.required("nova_hostnames", len(p.NovaHostnames) > 0, why)
+		v.required("cinder_ip", p.CinderIP.IsValid(), why)
+		v.required("cinder_hostnames", len(p.CinderHostnames) > 0, why)
+	}
+	if p.KeystoneHostname != "" {
+		v.hostname("keystone_hostname", p.KeystoneHostname)
+	}
+	for _, h := range []struct {
+		key   string
+		names []string
+	}{{v.spelled("nova_hostnames"), p.NovaHostnames}, {v.spelled("cinder_hostnames"), p.CinderHostnames}} {
+		for _, n := range h.names {
+			v.hostname(h.key, n)
+		}
+	}
+}
+
+// spelled returns the spelling of a key the file used (an alias or not).
+func (v *validator) spelled(canonical string) string {
+	for alias, c := range aliases {
+		if c == canonical && v.given[alias] && v.ps.lines[canonical] == v.ps.lines[alias] {
+			return alias
+		}
+	}
+	return canonical
+}
+
+func (v *validator) hostname(key, name string) {
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		v.add(key, "%q is not a valid host name: %s", name, errs[0])
+	}
+}
+
+// networks checks that the pod, service and node networks do not overlap:
+// overlapping ranges make traffic to one of them go to the other.
+func (v *validator) networks() {
+	p := v.p
+	nets := []struct {
+		key string
+		pfx netip.Prefix
+	}{
+		{"pod_network_cidr", p.PodNetworkCIDR},
+		{"service_cidr", p.ServiceCIDR},
+		{"mgmt_net_cidr", p.MgmtNetCIDR},
+		{"api_net_cidr", p.APINetCIDR},
+		{"nsx_pod_net_cidr", p.NSXPodNetCIDR},
+	}
+	for i := range nets {
+		for j := 0; j < i; j++ {
+			a, b := nets[j], nets[i]
+			if a.pfx.IsValid() && b.pfx.IsValid() && a.pfx.Overlaps(b.pfx) {
+				v.add(b.key, "%s overlaps %s %s", b.pfx, a.key, a.pfx)
+			}
+		}
+	}
+	// kube-apiserver refuses service ranges of more than 2^20 addresses.
+	if s := p.ServiceCIDR; s.IsValid() && s.Addr().BitLen()-s.Bits() > 20 {
+		v.add("service_cidr", "%s is too large: Kubernetes allows at most 2^20 service IPs (/%d for this family)", s, s.Addr().BitLen()-20)
+	}
+	if p.MTU != 0 || v.given["mtu"] {
+		if p.MTU < 1280 || p.MTU > 9000 {
+			v.add("mtu", "%d is out of range 1280 to 9000", p.MTU)
+		}
+	}
+}
+
+// endpoints checks the URLs and addresses components connect to.
+func (v *validator) endpoints() {
+	p := v.p
+	if p.OSAuthURL != "" {
+		u, err := url.Parse(p.OSAuthURL)
+		switch {
+		case err != nil || u.Host == "":
+			v.add("os_auth_url", "%q is not a URL such as https://keystone.example.com:5000/v3", p.OSAuthURL)
+		case u.Scheme == "http" && !p.OSInsecure:
+			v.add("os_auth_url", "uses http, which sends the OpenStack password in clear text; use https (or set os_insecure: true for a lab)")
+		case u.Scheme != "https" && u.Scheme != "http":
+			v.add("os_auth_url", "scheme %q is not https", u.Scheme)
+		}
+	}
+	for _, m := range p.NSXAPIManagers {
+		if err := checkManager(m); err != nil {
+			key := "nsx_api_manager"
+			if !v.given[key] {
+				key = "nsx_api_managers"
+			}
+			v.add(key, "%q %v", m, err)
+		}
+	}
+	if h := p.KubeAPIServerHost; h != "" {
+		if _, err := netip.ParseAddr(h); err != nil {
+			if errs := validation.IsDNS1123Subdomain(h); len(errs) > 0 {
+				v.add("kube_apiserver_host", "%q is neither an IP address nor a host name", h)
+			}
+		}
+	}
+	if p.KubeAPIServerPort < 1 || p.KubeAPIServerPort > 65535 {
+		v.add("kube_apiserver_port", "%d is not a TCP port (1 to 65535)", p.KubeAPIServerPort)
+	}
+}
+
+// checkManager checks one NSX Manager address: host, host:port or
+// https://host[:port].
+func checkManager(m string) error {
+	hostport := m
+	if strings.Contains(m, "://") {
+		u, err := url.Parse(m)
+		if err != nil {
+			return fmt.Errorf("is not a URL")
+		}
+		if u.Scheme != "https" {
+			return fmt.Errorf("must use https, not %s", u.Scheme)
+		}
+		if u.Path != "" && u.Path != "/" {
+			return fmt.Errorf("must not have a path")
+		}
+		hostport = u.Host
+	}
+	host := hostport
+	if h, port, err := net.SplitHostPort(hostport); err == nil {
+		n, perr := strconv.Atoi(port)
+		if perr != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("has an invalid port")
+		}
+		host = h
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	if errs := validation.IsDNS1123Subdomain(host); len(errs) > 0 {
+		return fmt.Errorf("is not an IP address or host name")
+	}
+	return nil
+}
+
+// choices checks enumerations and Kubernetes names.
+func (v *validator) choices() {
+	p := v.p
+	switch p.LoadBalancerProvider {
+	case LBProviderNSX:
+	case LBProviderOctavia:
+		if p.LBFloatingNetwork == "" {
+			v.add("lb_floating_network", "is required with load_balancer_provider: octavia (or set public_network)")
+		}
+	default:
+		v.add("load_balancer_provider", "%q is not one of %s, %s", p.LoadBalancerProvider, LBProviderNSX, LBProviderOctavia)
+	}
+	if p.NSXAPIMode != NSXAPIManager && p.NSXAPIMode != NSXAPIPolicy {
+		v.add("nsx_api_mode", "%q is not one of %s, %s", p.NSXAPIMode, NSXAPIManager, NSXAPIPolicy)
+	}
+	v.dnsLabel("namespace", p.Namespace, validation.DNS1123LabelMaxLength)
+	for _, k := range []struct{ key, value string }{
+		{"storage_class_name", p.StorageClassName}, {"volume_snapshot_class_name", p.VolumeSnapshotClassName},
+	} {
+		if errs := validation.IsDNS1123Subdomain(k.value); len(errs) > 0 {
+			v.add(k.key, "%q is not a Kubernetes object name: %s", k.value, errs[0])
+		}
+	}
+	if r := p.ImageRegistry; r != "" {
+		if strings.Contains(r, "://") {
+			v.add("image_registry", "%q must be a registry host such as registry.local, without a scheme", r)
+		} else if _, err := reference.ParseNormalizedNamed(strings.TrimSuffix(r, "/") + "/image"); err != nil {
+			v.add("image_registry", "%q is not a registry such as registry.local[:port][/path]: %v", r, err)
+		}
+	}
+	if p.NCPImage != "" {
+		if _, err := reference.ParseNormalizedNamed(p.NCPImage); err != nil {
+			v.add("ncp_image", "%q is not an image reference: %v", p.NCPImage, err)
+		}
+	}
+	if p.PodInterface != "" && (len(p.PodInterface) > 15 || strings.ContainsAny(p.PodInterface, "/ \t:")) {
+		v.add("pod_interface", "%q is not a Linux interface name", p.PodInterface)
+	}
+}
+
+// readFiles reads the files the parameters name and checks their contents.
+func (v *validator) readFiles() {
+	p := v.p
+	var caFiles []string
+	switch {
+	case p.OSCAFile != "":
+		caFiles = []string{"os_ca_file"}
+	case !p.IPAccess:
+		caFiles = []string{"nova_cert_file", "cinder_cert_file"}
+	}
+	var bundle [][]byte
+	for _, key := range caFiles {
+		if pem := v.readCertificates(key, v.pathOf(key)); pem != nil {
+			bundle = append(bundle, pem)
+		}
+	}
+	if len(bundle) == len(caFiles) && len(caFiles) > 0 {
+		p.OpenStackCA = joinBundles(v.now, bundle...)
+	}
+	if p.NSXCAFile != "" {
+		p.NSXCA = v.readCertificates("nsx_ca_file", p.NSXCAFile)
+	}
+	if p.NSXClientCertFile != "" && p.NSXClientKeyFile != "" {
+		cert, certErr := os.ReadFile(p.NSXClientCertFile)
+		key, keyErr := os.ReadFile(p.NSXClientKeyFile)
+		switch {
+		case certErr != nil:
+			v.add("nsx_client_cert_file", "cannot be read: %v", unwrapPathError(certErr))
+		case keyErr != nil:
+			v.add("nsx_client_key_file", "cannot be read: %v", unwrapPathError(keyErr))
+		default:
+			if err := certs.CheckKeyPair(cert, key, v.now); err != nil {
+				v.add("nsx_client_cert_file", "%s: %v", p.NSXClientCertFile, err)
+			} else {
+				p.NSXClientCert, p.NSXClientKey = cert, key
+			}
+		}
+	}
+}
+
+func (v *validator) pathOf(key string) string {
+	switch key {
+	case "os_ca_file":
+		return v.p.OSCAFile
+	case "nova_cert_file":
+		return v.p.NovaCertFile
+	case "cinder_cert_file":
+		return v.p.CinderCertFile
+	}
+	return ""
+}
+
+// readCertificates reads a PEM certificate file and checks it.
+func (v *validator) readCertificates(key, path string) []byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		reason := fmt.Sprintf("cannot be read: %v", unwrapPathError(err))
+		if !v.given[key] {
+			reason = fmt.Sprintf("%s is needed because IP access is disabled, but it %s", path, reason)
+		}
+		v.add(key, "%s", reason)
+		return nil
+	}
+	if _, err := certs.ParseCertificates(data, v.now); err != nil {
+		v.add(key, "%s %v", path, err)
+		return nil
+	}
+	return data
+}
+
+// joinBundles bundles already checked PEM files without duplicates.
+func joinBundles(now time.Time, pems ...[]byte) []byte {
+	var all [][]*x509.Certificate
+	for _, p := range pems {
+		c, _ := certs.ParseCertificates(p, now)
+		all = append(all, c)
+	}
+	return certs.Bundle(all...)
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	}
+	return err
+}
