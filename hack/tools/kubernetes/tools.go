@@ -1,0 +1,15 @@
+//go:build tools
+
+// Package tools pins the upstream commands that hack/build-tools.sh builds.
+package tools
+
+import (
+	_ "go.etcd.io/etcd/server/v3"
+	_ "k8s.io/cloud-provider-openstack/cmd/cinder-csi-plugin"
+	_ "k8s.io/cloud-provider-openstack/cmd/openstack-cloud-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubeadm"
+	_ "sigs.k8s.io/kwok/cmd/kwok"
+)
