@@ -13,11 +13,11 @@ import (
 // parameters and parameter_defaults hold parameters; the others describe a
 // stack and are ignored.
 var heatSections = map[string]bool{
-	"parameters":           true,
-	"parameter_defaults":   true,
-	"resource_registry":    true,
-	"event_sinks":          true,
-	"encrypted_parameters": true,
+	"parameters":                 true,
+	"parameter_defaults":         true,
+	"resource_registry":          true,
+	"event_sinks":                true,
+	"encrypted_parameters":       true,
 	"parameter_merge_strategies": true,
 }
 

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
-	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 	"k8s.io/apimachinery/pkg/util/validation"
+	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 
 	"github.com/epks/epks/pkg/certs"
 )
