@@ -16,6 +16,7 @@ k8s_ldflags="-X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION \
 cpo_ldflags="-X k8s.io/component-base/version.gitVersion=$CLOUD_PROVIDER_OPENSTACK_VERSION \
 -X k8s.io/cloud-provider-openstack/pkg/version.Version=$CLOUD_PROVIDER_OPENSTACK_VERSION"
 kwok_ldflags="-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
+helm_ldflags="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 
 # name | module dir under hack/tools | package | version | ldflags
 tools=(
@@ -25,6 +26,7 @@ tools=(
   "kube-scheduler|kubernetes|k8s.io/kubernetes/cmd/kube-scheduler|$KUBERNETES_VERSION|$k8s_ldflags"
   "kubeadm|kubernetes|k8s.io/kubernetes/cmd/kubeadm|$KUBERNETES_VERSION|$k8s_ldflags"
   "kwok|kubernetes|sigs.k8s.io/kwok/cmd/kwok|$KWOK_VERSION|$kwok_ldflags"
+  "helm|kubernetes|helm.sh/helm/v3/cmd/helm|$HELM_VERSION|$helm_ldflags"
   "openstack-cloud-controller-manager|kubernetes|k8s.io/cloud-provider-openstack/cmd/openstack-cloud-controller-manager|$CLOUD_PROVIDER_OPENSTACK_VERSION|$cpo_ldflags"
   "cinder-csi-plugin|kubernetes|k8s.io/cloud-provider-openstack/cmd/cinder-csi-plugin|$CLOUD_PROVIDER_OPENSTACK_VERSION|$cpo_ldflags"
 )

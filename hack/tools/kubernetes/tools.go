@@ -5,6 +5,7 @@ package tools
 
 import (
 	_ "go.etcd.io/etcd/server/v3"
+	_ "helm.sh/helm/v3/cmd/helm"
 	_ "k8s.io/cloud-provider-openstack/cmd/cinder-csi-plugin"
 	_ "k8s.io/cloud-provider-openstack/cmd/openstack-cloud-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"

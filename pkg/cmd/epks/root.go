@@ -1,0 +1,97 @@
+// Package epks is the epks command line: one file per verb, each parsing its
+// flags and calling the library packages that do the work.
+package epks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epks/epks/pkg/params"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0
+	ExitFailure  = 1 // the work failed
+	ExitBadInput = 2 // the input was wrong; nothing was done
+)
+
+// Version is the version of epks, set at build time with
+// -ldflags "-X github.com/epks/epks/pkg/cmd/epks.Version=v1.2.3".
+var Version = "v0.1.0-dev"
+
+// streams are where a command reads and writes.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// badInputError marks an error as the user's input being wrong (exit 2).
+type badInputError struct{ error }
+
+func (e badInputError) Unwrap() error { return e.error }
+
+func badInput(format string, args ...any) error {
+	return badInputError{fmt.Errorf(format, args...)}
+}
+
+// NewCommand returns the epks root command.
+func NewCommand(s streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "epks",
+		Short: "Turn a kubeadm cluster on VIO with NSX-T into a production cluster",
+		Long: `epks installs and operates the add-ons of a Kubernetes cluster on VMware Integrated
+OpenStack with NSX-T: NCP and the nsx-node-agent (pod networking, LoadBalancers), the
+OpenStack cloud controller manager, the cinder CSI plugin with volume snapshots, and the
+port tagger that tags every node's NSX port for NCP.
+
+It reads the parameters file of the original HEAT stack as it is (see docs/parameters.md).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetIn(s.in)
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return badInput("%v\nRun '%s --help' for usage.", err, c.CommandPath())
+	})
+	root.AddCommand(
+		newTemplateCommand(s),
+		newValuesCommand(s),
+		newInstallCommand(s),
+		newUninstallCommand(s),
+		newStatusCommand(s),
+	)
+	return root
+}
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, in io.Reader, out, errOut io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cmd := NewCommand(streams{in: in, out: out, err: errOut})
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(errOut, "Error: %v\n", err)
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var ve *params.ValidationError
+	var bi badInputError
+	if errors.As(err, &ve) || errors.As(err, &bi) || strings.HasPrefix(err.Error(), "unknown command") {
+		return ExitBadInput
+	}
+	return ExitFailure
+}

@@ -1,0 +1,72 @@
+package epks
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epks/epks/charts"
+	"github.com/epks/epks/pkg/render"
+)
+
+var timeNow = time.Now
+
+func newTemplateCommand(s streams) *cobra.Command {
+	var (
+		in          inputs
+		outputDir   string
+		kubeVersion string
+	)
+	c := &cobra.Command{
+		Use:   "template --params params.yaml",
+		Short: "Render the add-ons' manifests, as helm template does",
+		Long: `Render the epks-addons chart from a parameters file (and optional values files and
+kustomize overlay) and print the manifests, CRDs first, or write one file per template with
+--output-dir. Nothing is sent to a cluster.
+
+The parameters are checked first; every problem is reported at once and the exit code is 2.
+Secrets appear only inside Secret objects of the output, never in messages.`,
+		Example: `  epks template --params examples/seed-params.yaml > addons.yaml
+  epks template -p params.yaml -f site-values.yaml --kustomize site-overlay/
+  epks template -p params.yaml --output-dir rendered/`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			l, err := in.load(c.Context(), s.err)
+			if err != nil {
+				return err
+			}
+			ch, err := charts.LoadAddons()
+			if err != nil {
+				return err
+			}
+			opts := render.Options{ReleaseName: in.name, Namespace: in.namespace, KubeVersion: kubeVersion, OutputDir: outputDir}
+			if l.post != nil {
+				opts.PostRenderer = l.post
+			}
+			out, err := render.Render(c.Context(), ch, l.values, opts)
+			if err != nil {
+				return badInput("%v", err)
+			}
+			if outputDir != "" {
+				fmt.Fprintf(s.err, "Wrote the manifests to %s\n", outputDir)
+				return nil
+			}
+			_, err = io.WriteString(s.out, out)
+			return err
+		},
+	}
+	in.addFlags(c)
+	c.Flags().StringVar(&outputDir, "output-dir", "", "write one file per template into this directory instead of printing")
+	c.Flags().StringVar(&kubeVersion, "kube-version", render.DefaultKubeVersion, "Kubernetes version to render for")
+	return c
+}
+
+// noArgs refuses positional arguments as bad input.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return badInput("%s takes no arguments, got %q; see --help", c.CommandPath(), args)
+	}
+	return nil
+}

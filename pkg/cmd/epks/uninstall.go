@@ -1,0 +1,57 @@
+package epks
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epks/epks/charts"
+	"github.com/epks/epks/pkg/install"
+)
+
+func newUninstallCommand(s streams) *cobra.Command {
+	var (
+		cluster   clusterFlags
+		name, ns  string
+		purgeCRDs bool
+		timeout   time.Duration
+	)
+	c := &cobra.Command{
+		Use:   "uninstall",
+		Short: "Remove the add-ons from the cluster",
+		Long: `Remove the epks-addons release and wait until its objects are gone, then the namespace
+if epks created it. The snapshot CRDs stay, and with them your VolumeSnapshots, unless
+--purge-crds is given.`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ch, err := charts.LoadAddons()
+			if err != nil {
+				return err
+			}
+			res, err := install.Uninstall(c.Context(), install.Options{
+				Getter: cluster.getter(ns), Namespace: ns, ReleaseName: name, Chart: ch,
+				Timeout: timeout, Progress: install.NewPrinter(s.err),
+			}, install.UninstallOptions{PurgeCRDs: purgeCRDs})
+			if err != nil {
+				return err
+			}
+			switch {
+			case res.ReleaseRemoved:
+				fmt.Fprintf(s.out, "Release %s removed from namespace %s.\n", name, ns)
+			default:
+				fmt.Fprintf(s.out, "Release %s was not installed in namespace %s.\n", name, ns)
+			}
+			if len(res.CRDsRemoved) > 0 {
+				fmt.Fprintf(s.out, "Removed %d CRDs.\n", len(res.CRDsRemoved))
+			}
+			return nil
+		},
+	}
+	cluster.addFlags(c)
+	c.Flags().StringVar(&name, "name", install.DefaultReleaseName, "release name")
+	c.Flags().StringVarP(&ns, "namespace", "n", install.DefaultNamespace, "namespace of the release")
+	c.Flags().BoolVar(&purgeCRDs, "purge-crds", false, "also delete the chart's CRDs and every VolumeSnapshot and NCP object with them")
+	c.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the objects to go")
+	return c
+}
