@@ -7,19 +7,21 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/epks/epks/pkg/render"
 )
 
 // chartCRDs returns the CustomResourceDefinitions in the chart's crds/.
 func (s *session) chartCRDs() ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	for _, f := range s.opts.Chart.CRDObjects() {
-		objs, err := ParseManifest(string(f.File.Data))
+		objs, err := render.Objects(string(f.File.Data))
 		if err != nil {
 			return nil, fmt.Errorf("parsing %s: %w", f.Filename, err)
 		}
-		for i := range objs {
-			if objs[i].GetKind() == "CustomResourceDefinition" {
-				out = append(out, &objs[i].Unstructured)
+		for _, o := range objs {
+			if o.GetKind() == "CustomResourceDefinition" {
+				out = append(out, o)
 			}
 		}
 	}

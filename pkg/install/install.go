@@ -29,6 +29,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/epks/epks/pkg/render"
 )
 
 const (
@@ -454,13 +456,13 @@ func (s *session) restore(previous *release.Release, cause error, failures []Com
 // releaseWorkloads returns the workloads of a release's manifest and of its
 // chart's CRDs.
 func releaseWorkloads(rel *release.Release, namespace string) ([]Workload, error) {
-	objects, err := ParseManifest(rel.Manifest)
+	objects, err := render.Objects(rel.Manifest)
 	if err != nil {
 		return nil, err
 	}
 	if rel.Chart != nil {
 		for _, crd := range rel.Chart.CRDObjects() {
-			objs, err := ParseManifest(string(crd.File.Data))
+			objs, err := render.Objects(string(crd.File.Data))
 			if err != nil {
 				return nil, fmt.Errorf("parsing %s: %w", crd.Filename, err)
 			}

@@ -1,15 +1,10 @@
 package install
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
 	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
 // ComponentLabel names the component an object belongs to. The chart sets it on
@@ -37,35 +32,10 @@ var waitedKinds = map[string]bool{
 	"CustomResourceDefinition": true,
 }
 
-// Object is one object of a rendered manifest.
-type Object struct {
-	unstructured.Unstructured
-}
-
-// ParseManifest splits a multi-document YAML manifest into objects, dropping
-// empty documents.
-func ParseManifest(manifest string) ([]Object, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewBufferString(manifest), 4096)
-	var out []Object
-	for {
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, fmt.Errorf("parsing rendered manifest: %w", err)
-		}
-		if len(m) == 0 {
-			continue
-		}
-		out = append(out, Object{unstructured.Unstructured{Object: m}})
-	}
-}
-
 // WorkloadsOf returns the workloads among objects, with the namespace of
 // namespaced objects that set none filled in, sorted by component, kind and
 // name so that progress reads the same on every run.
-func WorkloadsOf(objects []Object, namespace string) []Workload {
+func WorkloadsOf(objects []*unstructured.Unstructured, namespace string) []Workload {
 	var out []Workload
 	for _, o := range objects {
 		if !waitedKinds[o.GetKind()] {
@@ -96,7 +66,7 @@ func WorkloadsOf(objects []Object, namespace string) []Workload {
 
 // componentFromName names a component for an object without ComponentLabel:
 // CRDs become one "crds" component, everything else is its own component.
-func componentFromName(o Object) string {
+func componentFromName(o *unstructured.Unstructured) string {
 	if o.GetKind() == "CustomResourceDefinition" {
 		return "crds"
 	}

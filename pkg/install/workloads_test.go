@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/epks/epks/pkg/render"
 )
 
 const testManifest = `---
@@ -46,7 +48,7 @@ metadata:
 `
 
 func TestWorkloadsOf(t *testing.T) {
-	objs, err := ParseManifest(testManifest)
+	objs, err := render.Objects(testManifest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func TestWorkloadsOf(t *testing.T) {
 }
 
 func TestParseManifestError(t *testing.T) {
-	if _, err := ParseManifest("a: [unclosed"); err == nil || !strings.Contains(err.Error(), "parsing rendered manifest") {
+	if _, err := render.Objects("a: [unclosed"); err == nil || !strings.Contains(err.Error(), "parsing rendered manifest") {
 		t.Fatalf("want a parse error, got %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -142,6 +143,9 @@ func decodeInto(f any, n *yaml.Node, show bool) error {
 	}
 	switch f := f.(type) {
 	case *string:
+		if err := noControl(n.Value); err != nil {
+			return err
+		}
 		*f = n.Value
 	case *int:
 		i, err := strconv.Atoi(strings.TrimSpace(n.Value))
@@ -175,9 +179,25 @@ func decodeInto(f any, n *yaml.Node, show bool) error {
 		if err != nil {
 			return err
 		}
+		for _, item := range list {
+			if err := noControl(item); err != nil {
+				return err
+			}
+		}
 		*f = append(*f, list...)
 	default:
 		return fmt.Errorf("internal error: no decoder for %T", f)
+	}
+	return nil
+}
+
+// noControl refuses control characters such as newlines: the configuration
+// files the values end up in (cloud.conf, ncp.ini) cannot carry them.
+func noControl(s string) error {
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\t' {
+			return fmt.Errorf("holds a control character (%U), which the components' configuration files cannot carry", r)
+		}
 	}
 	return nil
 }

@@ -226,6 +226,7 @@ func TestRules(t *testing.T) {
 		{"relative package path", []edit{set("nsx_package_path", "nsx.zip")}, "nsx_package_path", "absolute path"},
 		{"interface", []edit{set("pod_interface", "eth/1")}, "pod_interface", "not a Linux interface name"},
 		{"missing cert file", []edit{set("cinder_cert_file", "nope.crt")}, "cinder_cert_file", "cannot be read"},
+		{"newline in password", []edit{set("os_password", "a\nb")}, "os_password", "control character (U+000A)"},
 		{"hostnames as map", []edit{set("nova_hostnames", map[string]any{"a": 1})}, "nova_hostnames", "list of names, not a map"},
 	}
 	for _, tt := range tests {
