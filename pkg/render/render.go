@@ -6,6 +6,7 @@ package render
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -71,14 +72,18 @@ func Render(ctx context.Context, ch *chart.Chart, values map[string]any, opts Op
 	return b.String(), nil
 }
 
+// quotedValue is a value as the schema validator quotes it in its messages.
+var quotedValue = regexp.MustCompile(`'(?:[^'\\]|\\.)*' (does not match pattern|is not valid)`)
+
 // cleanError shortens Helm's wrapping of template failures to what the chart
-// said; Helm's own errors never carry values.
+// said, and takes values out of schema messages: a value that fails a
+// pattern may be a password.
 func cleanError(err error) error {
-	msg := err.Error()
+	msg := quotedValue.ReplaceAllString(err.Error(), "the value $1")
 	if i := strings.Index(msg, "execution error at ("); i >= 0 {
 		if j := strings.Index(msg[i:], "): "); j >= 0 {
 			return fmt.Errorf("invalid values:%s", strings.TrimPrefix(msg[i+j+2:], " "))
 		}
 	}
-	return fmt.Errorf("rendering chart: %w", err)
+	return fmt.Errorf("rendering chart: %s", msg)
 }
