@@ -3,6 +3,7 @@ package install
 import (
 	"context"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -70,6 +71,22 @@ func (s *session) deleteCRDs(ctx context.Context) ([]string, error) {
 			return deleted, fmt.Errorf("deleting CRD %s: %w", crd.GetName(), err)
 		}
 		deleted = append(deleted, crd.GetName())
+	}
+	// A CRD goes once the API server removed every object of its kind.
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	for _, name := range deleted {
+		for {
+			_, err := client.Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return deleted, fmt.Errorf("CRD %s still terminating: %w", name, ctx.Err())
+			case <-time.After(s.opts.PollInterval):
+			}
+		}
 	}
 	return deleted, nil
 }

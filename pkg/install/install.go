@@ -12,6 +12,7 @@ package install
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -322,11 +323,25 @@ func (s *session) sameAsDeployed(ctx context.Context, current *release.Release) 
 		sameChart(dry.Chart, current.Chart), nil
 }
 
+// sameValues compares values as Helm stores them: JSON, where every number
+// is a float64.
 func sameValues(a, b map[string]any) bool {
 	if len(a) == 0 && len(b) == 0 {
 		return true
 	}
-	return reflect.DeepEqual(a, b)
+	na, errA := normalizeJSON(a)
+	nb, errB := normalizeJSON(b)
+	return errA == nil && errB == nil && reflect.DeepEqual(na, nb)
+}
+
+func normalizeJSON(v map[string]any) (any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	err = json.Unmarshal(data, &out)
+	return out, err
 }
 
 func sameChart(a, b *chart.Chart) bool {
