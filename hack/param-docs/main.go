@@ -1,5 +1,6 @@
-// Command param-docs writes docs/parameters.md from the table of parameters
-// in pkg/params. pkg/params' tests fail when the file is stale.
+// Command param-docs writes docs/parameters.md and the parameters table of
+// README.md from the table of parameters in pkg/params. pkg/params' tests
+// fail when either is stale.
 //
 // Usage: go run ./hack/param-docs
 package main
@@ -12,8 +13,23 @@ import (
 )
 
 func main() {
-	if err := os.WriteFile("docs/parameters.md", []byte(params.Markdown()), 0o644); err != nil {
+	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+func run() error {
+	if err := os.WriteFile("docs/parameters.md", []byte(params.Markdown()), 0o644); err != nil {
+		return err
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		return err
+	}
+	filled, err := params.FillReadme(string(readme))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile("README.md", []byte(filled), 0o644)
 }

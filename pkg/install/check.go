@@ -3,6 +3,7 @@ package install
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -79,16 +80,25 @@ type WorkloadStatus struct {
 	Readiness
 }
 
-// Summary joins the workloads' summaries, e.g. "Deployment x: 1/1 available".
+// Summary joins the workloads' summaries, e.g. "Deployment x: 1/1
+// available"; workloads of one kind that read the same are counted instead
+// of listed, e.g. "8 CustomResourceDefinitions: established".
 func (c ComponentStatus) Summary() string {
-	s := ""
-	for i, w := range c.Workloads {
-		if i > 0 {
-			s += "; "
+	var parts []string
+	for i := 0; i < len(c.Workloads); {
+		w := c.Workloads[i]
+		j := i + 1
+		for j < len(c.Workloads) && c.Workloads[j].Kind == w.Kind && c.Workloads[j].Readiness.Summary == w.Readiness.Summary {
+			j++
 		}
-		s += w.Kind + " " + w.Name + ": " + w.Readiness.Summary
+		if j-i > 1 {
+			parts = append(parts, fmt.Sprintf("%d %ss: %s", j-i, w.Kind, w.Readiness.Summary))
+		} else {
+			parts = append(parts, w.Kind+" "+w.Name+": "+w.Readiness.Summary)
+		}
+		i = j
 	}
-	return s
+	return strings.Join(parts, "; ")
 }
 
 // CheckAll reads every workload and groups the results by component, in the

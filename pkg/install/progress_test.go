@@ -36,6 +36,20 @@ func TestPrinterPlainReportsEachComponentOnce(t *testing.T) {
 	}
 }
 
+func TestSummaryCountsAlikeWorkloads(t *testing.T) {
+	ready := Readiness{Ready: true, Summary: "established"}
+	c := ComponentStatus{Workloads: []WorkloadStatus{
+		{Workload: Workload{Kind: "CustomResourceDefinition", Name: "a"}, Readiness: ready},
+		{Workload: Workload{Kind: "CustomResourceDefinition", Name: "b"}, Readiness: ready},
+		{Workload: Workload{Kind: "CustomResourceDefinition", Name: "c"}, Readiness: Readiness{Summary: "not established yet"}},
+		{Workload: Workload{Kind: "Deployment", Name: "d"}, Readiness: Readiness{Summary: "0/1 available"}},
+	}}
+	want := "2 CustomResourceDefinitions: established; CustomResourceDefinition c: not established yet; Deployment d: 0/1 available"
+	if got := c.Summary(); got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+}
+
 func TestPrinterLiveRedraws(t *testing.T) {
 	var buf bytes.Buffer
 	p := &Printer{w: &buf, live: true, reported: map[string]bool{}}

@@ -33,9 +33,11 @@ its key; no value holds a control character (the configuration files cannot carr
 `
 
 // Markdown returns docs/parameters.md.
-func Markdown() string {
+func Markdown() string { return docsIntro + Table() }
+
+// Table returns the Markdown table of every parameter.
+func Table() string {
 	var b strings.Builder
-	b.WriteString(docsIntro)
 	b.WriteString("| Parameter | Required | Default | Description |\n|---|---|---|---|\n")
 	additions := false
 	for _, k := range keys {
@@ -58,4 +60,21 @@ func Markdown() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, req, def, k.doc)
 	}
 	return b.String()
+}
+
+// README markers around the parameters table in README.md.
+const (
+	ReadmeStart = "<!-- params:start -->"
+	ReadmeEnd   = "<!-- params:end -->"
+)
+
+// FillReadme replaces what stands between the markers of readme with
+// Table(). It fails when the markers are missing.
+func FillReadme(readme string) (string, error) {
+	i := strings.Index(readme, ReadmeStart)
+	j := strings.Index(readme, ReadmeEnd)
+	if i < 0 || j < i {
+		return "", fmt.Errorf("README has no %s ... %s section", ReadmeStart, ReadmeEnd)
+	}
+	return readme[:i+len(ReadmeStart)] + "\n" + Table() + readme[j:], nil
 }
