@@ -1,0 +1,239 @@
+package model
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func seeded(t *testing.T) (*World, *Seeded) {
+	t.Helper()
+	w := New(Options{Transition: time.Millisecond})
+	t.Cleanup(w.Close)
+	s, err := w.Apply(ClusterSeed("k8scluster", 1, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, s
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestServerPortsAndNSXTwins: a server's NICs are Neutron ports whose NSX
+// ports carry VIO's tags and the Neutron port id as attachment.
+func TestServerPortsAndNSXTwins(t *testing.T) {
+	w, s := seeded(t)
+	server := s.Servers["k8scluster-minion-0"]
+	ports := w.PortsOfDevice(server.ID)
+	if len(ports) != 2 {
+		t.Fatalf("%d ports, want 2 (management and pod)", len(ports))
+	}
+	for _, p := range ports {
+		nsxID, ok := w.NSXPortOfAttachment(p.ID)
+		if !ok {
+			t.Fatalf("port %s has no NSX port", p.ID)
+		}
+		body, _ := w.GetPort(ManagerAPI, nsxID)
+		if body["attachment"].(map[string]any)["id"] != p.ID {
+			t.Errorf("attachment id %v, want %s", body["attachment"], p.ID)
+		}
+		tags := map[string]string{}
+		for _, tg := range TagsOf(body) {
+			tags[tg.Scope] = tg.Tag
+		}
+		if tags["os-neutron-port-id"] != p.ID || tags["os-instance-uuid"] != server.ID || tags["os-project-id"] != s.Project.ID {
+			t.Errorf("tags %v", tags)
+		}
+		ls, _ := w.LogicalSwitchOfNetwork(p.NetworkID)
+		if body["logical_switch_id"] != ls.ID {
+			t.Errorf("switch %v, want %s", body["logical_switch_id"], ls.ID)
+		}
+		if seg, err := w.GetPort(PolicyAPI, p.ID); err != nil || seg["parent_path"] != "/infra/segments/"+p.NetworkID {
+			t.Errorf("segment port %v %v", seg, err)
+		}
+	}
+	if len(w.ServerAddresses(server.ID)) != 2 {
+		t.Errorf("addresses %v", w.ServerAddresses(server.ID))
+	}
+	if err := w.DeleteServer(server.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ports {
+		if _, ok := w.NSXPortOfAttachment(p.ID); ok {
+			t.Errorf("NSX port of %s outlived the server", p.ID)
+		}
+	}
+}
+
+func TestNSXUpdateKeepsUnknownFieldsAndChecksRevision(t *testing.T) {
+	w, _ := seeded(t)
+	id := w.NSXPortIDs(ManagerAPI)[0]
+	body, _ := w.GetPort(ManagerAPI, id)
+	body["vendor_extension"] = map[string]any{"x": []any{1.0, "two"}}
+	body["tags"] = append(body["tags"].([]any), map[string]any{"scope": "ncp/cluster", "tag": "k8scluster"})
+	if _, err := w.UpdateNSXPort(ManagerAPI, id, body, "tagger", false); !errors.As(err, new(*ErrProtected)) {
+		t.Fatalf("a protected port without the override header: %v", err)
+	}
+	out, err := w.UpdateNSXPort(ManagerAPI, id, body, "tagger", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out["_revision"] != int64(1) || out["vendor_extension"] == nil || out["_create_user"] != openstackUser {
+		t.Errorf("after update: %v", out)
+	}
+	// The old revision is stale now.
+	var stale *ErrStaleRevision
+	if _, err := w.UpdateNSXPort(ManagerAPI, id, body, "tagger", true); !errors.As(err, &stale) || stale.Current != 1 {
+		t.Fatalf("stale revision: %v", err)
+	}
+	delete(body, "_revision")
+	if _, err := w.UpdateNSXPort(ManagerAPI, id, body, "tagger", true); !errors.As(err, &stale) || !stale.Missing {
+		t.Fatalf("missing revision: %v", err)
+	}
+	q, _ := ParseQuery(`resource_type:LogicalPort AND tags.scope:ncp\/cluster AND tags.tag:k8scluster`)
+	if got := w.SearchPorts(ManagerAPI, q); len(got) != 1 || got[0]["id"] != id {
+		t.Errorf("search found %d ports", len(got))
+	}
+}
+
+func TestListPortsPaging(t *testing.T) {
+	w, _ := seeded(t)
+	all := w.NSXPortIDs(ManagerAPI)
+	var seen []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		page, next, total, err := w.ListPorts(ManagerAPI, PortFilter{}, cursor, 2)
+		if err != nil || total != len(all) {
+			t.Fatalf("page: %v total %d", err, total)
+		}
+		for _, p := range page {
+			seen = append(seen, p["id"].(string))
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(seen) != len(all) {
+		t.Fatalf("paged %d ports, want %d", len(seen), len(all))
+	}
+}
+
+func TestVolumeLifecycle(t *testing.T) {
+	w, s := seeded(t)
+	v, err := w.CreateVolume(Volume{Name: "pvc-1", Size: 1, ProjectID: s.Project.ID})
+	if err != nil || v.Status != "creating" {
+		t.Fatalf("create: %v %s", err, v.Status)
+	}
+	status := func(want string) func() bool {
+		return func() bool { got, _ := w.Volume(v.ID); return got.Status == want }
+	}
+	eventually(t, "available", status("available"))
+	server := s.Servers["k8scluster-minion-1"]
+	if _, err := w.AttachVolume(server.ID, v.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "in-use", status("in-use"))
+	if err := w.DeleteVolume(v.ID); err == nil {
+		t.Fatal("deleting an attached volume must fail")
+	}
+	snap, err := w.CreateSnapshot(Snapshot{VolumeID: v.ID}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "snapshot available", func() bool { s, _ := w.Snapshot(snap.ID); return s.Status == "available" })
+	if err := w.ExtendVolume(v.ID, 2, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "extended", func() bool { got, _ := w.Volume(v.ID); return got.Size == 2 && got.Status == "in-use" })
+	if err := w.DetachVolume(server.ID, v.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "detached", status("available"))
+	restored, err := w.CreateVolume(Volume{Size: 1, SnapshotID: snap.ID})
+	if err != nil || restored.SnapshotID != snap.ID {
+		t.Fatalf("restore: %v", err)
+	}
+	if err := w.DeleteVolume(v.ID); err == nil {
+		t.Fatal("a volume with snapshots must not be deleted")
+	}
+}
+
+func TestLoadBalancerImmutableWhilePending(t *testing.T) {
+	w, s := seeded(t)
+	lb, err := w.CreateLoadBalancer(LoadBalancer{Name: "svc", VipSubnetID: s.Subnets["k8scluster-mgmt"].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.CreateListener(Listener{LoadBalancerID: lb.ID, Protocol: "TCP", ProtocolPort: 80}); !errors.As(err, new(*ErrConflict)) {
+		t.Fatalf("a listener on a PENDING_CREATE load balancer: %v", err)
+	}
+	eventually(t, "active", func() bool { l, _ := w.LoadBalancer(lb.ID); return l.ProvisioningStatus == StatusActive })
+	if _, err := w.CreateListener(Listener{LoadBalancerID: lb.ID, Protocol: "TCP", ProtocolPort: 80}); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := w.LoadBalancer(lb.ID); l.ProvisioningStatus != StatusPendingUpdate {
+		t.Errorf("after a change: %s", l.ProvisioningStatus)
+	}
+	eventually(t, "active again", func() bool { l, _ := w.LoadBalancer(lb.ID); return l.ProvisioningStatus == StatusActive })
+	if err := w.DeleteLoadBalancer(lb.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "gone", func() bool { _, err := w.LoadBalancer(lb.ID); return err != nil })
+	if len(w.Listeners(nil)) != 0 || len(w.Ports(func(p *Port) bool { return p.DeviceOwner == "Octavia" })) != 0 {
+		t.Error("cascade delete left listeners or the VIP port")
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	w, s := seeded(t)
+	tok, _, pr, err := w.Authenticate(PasswordAuth{UserName: "admin", UserDomainID: "default", Password: "viosim-password"}, time.Hour)
+	if err != nil || pr.ID != s.Project.ID {
+		t.Fatalf("password auth: %v", err)
+	}
+	if _, err := w.ValidateToken(tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := w.Authenticate(PasswordAuth{UserName: "admin", UserDomainID: "default", Password: "wrong"}, time.Hour); err != ErrUnauthorized {
+		t.Fatalf("bad password: %v", err)
+	}
+	if _, _, _, err := w.AuthenticateApplicationCredential("viosim-app-cred", "viosim-app-secret", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	w.ExpireTokens()
+	if _, err := w.ValidateToken(tok.ID); err != ErrUnauthorized {
+		t.Fatal("an expired token validated")
+	}
+}
+
+func TestParseQuery(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		terms int
+		err   bool
+	}{
+		{`resource_type:LogicalPort`, 1, false},
+		{`tags.scope:ncp\/cluster AND tags.tag:"a b"`, 2, false},
+		{`nonsense`, 0, true},
+		{`a:b OR c:d`, 0, true},
+		{``, 0, true},
+	} {
+		q, err := ParseQuery(tc.in)
+		if (err != nil) != tc.err || len(q.Terms) != tc.terms {
+			t.Errorf("%q: %v %v", tc.in, q, err)
+		}
+	}
+	q, _ := ParseQuery(`tags.scope:ncp\/cluster AND tags.tag:"a b"`)
+	if q.Terms[0].Value != "ncp/cluster" || q.Terms[1].Value != "a b" {
+		t.Errorf("unescaping: %+v", q.Terms)
+	}
+}
