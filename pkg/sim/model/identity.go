@@ -117,7 +117,7 @@ func (w *World) CreateApplicationCredential(ac ApplicationCredential) (Applicati
 // checks its password. It returns the user and the project to scope to: the
 // requested one (id, or name in a domain), else the user's own.
 type PasswordAuth struct {
-	UserID, UserName, UserDomainID, UserDomainName, Password string
+	UserID, UserName, UserDomainID, UserDomainName, Password   string
 	ProjectID, ProjectName, ProjectDomainID, ProjectDomainName string
 }
 

@@ -151,14 +151,14 @@ func (w *World) createLogicalPort(p *Port, n *Network) {
 			map[string]any{"key": "SwitchSecuritySwitchingProfile", "value": "fbc4fb17-83d9-4b53-a286-ccdf04301888"},
 			map[string]any{"key": "SpoofGuardSwitchingProfile", "value": "fad98876-d7ff-11e4-b9d6-1681e6b88ec1"},
 		},
-		"tags":               w.portTags(p),
-		"_create_user":       openstackUser,
-		"_create_time":       now,
+		"tags":                w.portTags(p),
+		"_create_user":        openstackUser,
+		"_create_time":        now,
 		"_last_modified_user": openstackUser,
 		"_last_modified_time": now,
-		"_system_owned":      false,
-		"_protection":        "REQUIRE_OVERRIDE",
-		"_revision":          int64(0),
+		"_system_owned":       false,
+		"_protection":         "REQUIRE_OVERRIDE",
+		"_revision":           int64(0),
 	}
 	mp := LogicalPort{ID: manager["id"].(string), SwitchID: lsID, AttachmentID: p.ID, Protected: true, Body: manager}
 	w.nsxPorts.put(mp.ID, w.nextSeq(), &mp)

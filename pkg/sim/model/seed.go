@@ -32,9 +32,9 @@ type SeedProject struct {
 
 // SeedUser is a user of the project, with optional application credentials.
 type SeedUser struct {
-	Name                   string                `json:"name"`
-	Password               string                `json:"password"`
-	ApplicationCredentials []SeedAppCredential   `json:"applicationCredentials,omitempty"`
+	Name                   string              `json:"name"`
+	Password               string              `json:"password"`
+	ApplicationCredentials []SeedAppCredential `json:"applicationCredentials,omitempty"`
 }
 
 // SeedAppCredential is an application credential of a user.

@@ -54,9 +54,9 @@ type World struct {
 	segmentPorts  store[LogicalPort]
 
 	// Indexes for the lookups clients make at scale.
-	portsByDevice     map[string][]string // server id -> port ids
-	nsxPortByAttach   map[string]string   // attachment (Neutron port) id -> NSX port id
-	switchByNetwork   map[string]string   // Neutron network id -> logical switch id
+	portsByDevice   map[string][]string // server id -> port ids
+	nsxPortByAttach map[string]string   // attachment (Neutron port) id -> NSX port id
+	switchByNetwork map[string]string   // Neutron network id -> logical switch id
 	allocatedIPs    map[string]map[string]bool
 	nextHostIndex   map[string]int
 	closed          bool
