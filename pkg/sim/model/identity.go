@@ -223,3 +223,27 @@ func (w *World) ExpireTokens() int {
 	}
 	return n
 }
+
+// ReissueToken issues a new token for the user and project of a valid one.
+func (w *World) ReissueToken(old Token, ttl time.Duration) (Token, User, Project, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	u, ok := w.users.get(old.UserID)
+	p, ok2 := w.projects.get(old.ProjectID)
+	if !ok || !ok2 {
+		return Token{}, User{}, Project{}, ErrUnauthorized
+	}
+	return w.issue(u.ID, p.ID, []string{"token"}, ttl), *u, *p, nil
+}
+
+// TokenOwner returns the user and project of a token.
+func (w *World) TokenOwner(t Token) (User, Project, error) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	u, ok := w.users.get(t.UserID)
+	p, ok2 := w.projects.get(t.ProjectID)
+	if !ok || !ok2 {
+		return User{}, Project{}, ErrUnauthorized
+	}
+	return *u, *p, nil
+}

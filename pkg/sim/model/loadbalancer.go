@@ -541,3 +541,126 @@ func (w *World) DeleteHealthMonitor(id string) error {
 		return nil
 	})
 }
+
+// LBTx adds children to a load balancer that is being created, in the same
+// request, as Octavia's fully populated create does.
+type LBTx struct {
+	w  *World
+	lb *LoadBalancer
+}
+
+// AddListener adds a listener to the load balancer being created.
+func (tx *LBTx) AddListener(l Listener) Listener {
+	if l.ID == "" {
+		l.ID = NewID()
+	}
+	if l.ConnectionLimit == 0 {
+		l.ConnectionLimit = -1
+	}
+	l.LoadBalancerID, l.ProjectID, l.AdminStateUp = tx.lb.ID, tx.lb.ProjectID, true
+	l.ProvisioningStatus, l.OperatingStatus = StatusPendingCreate, "OFFLINE"
+	tx.w.listeners.put(l.ID, tx.w.nextSeq(), &l)
+	return l
+}
+
+// AddPool adds a pool (the default pool of listenerID when set).
+func (tx *LBTx) AddPool(p Pool, listenerID string) Pool {
+	if p.ID == "" {
+		p.ID = NewID()
+	}
+	p.LoadBalancerID, p.ListenerID, p.ProjectID, p.AdminStateUp = tx.lb.ID, listenerID, tx.lb.ProjectID, true
+	p.ProvisioningStatus, p.OperatingStatus = StatusPendingCreate, "OFFLINE"
+	tx.w.pools.put(p.ID, tx.w.nextSeq(), &p)
+	if l, ok := tx.w.listeners.get(listenerID); ok {
+		l.DefaultPoolID = p.ID
+	}
+	return p
+}
+
+// AddMember adds a member to a pool of the load balancer being created.
+func (tx *LBTx) AddMember(m Member) Member {
+	if m.ID == "" {
+		m.ID = NewID()
+	}
+	if m.Weight == 0 {
+		m.Weight = 1
+	}
+	m.ProjectID, m.AdminStateUp = tx.lb.ProjectID, true
+	m.ProvisioningStatus, m.OperatingStatus = StatusPendingCreate, "NO_MONITOR"
+	tx.w.members.put(m.ID, tx.w.nextSeq(), &m)
+	return m
+}
+
+// AddHealthMonitor adds a monitor to a pool of the load balancer being created.
+func (tx *LBTx) AddHealthMonitor(hm HealthMonitor) HealthMonitor {
+	if hm.ID == "" {
+		hm.ID = NewID()
+	}
+	hm.ProjectID, hm.AdminStateUp = tx.lb.ProjectID, true
+	hm.ProvisioningStatus, hm.OperatingStatus = StatusPendingCreate, "OFFLINE"
+	tx.w.monitors.put(hm.ID, tx.w.nextSeq(), &hm)
+	if p, ok := tx.w.pools.get(hm.PoolID); ok {
+		p.HealthMonitorID = hm.ID
+	}
+	return hm
+}
+
+// PopulateLoadBalancer runs build on a load balancer still in
+// PENDING_CREATE, to add the children of a fully populated create.
+func (w *World) PopulateLoadBalancer(id string, build func(tx *LBTx) error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lb, ok := w.loadBalancers.get(id)
+	if !ok {
+		return &ErrNotFound{"LoadBalancer", id}
+	}
+	if lb.ProvisioningStatus != StatusPendingCreate {
+		return &ErrConflict{fmt.Sprintf("Load Balancer %s is not being created.", id)}
+	}
+	return build(&LBTx{w: w, lb: lb})
+}
+
+// BatchUpdateMembers makes a pool's members exactly want (matched by
+// address and port): missing ones are created, present ones updated, the
+// rest deleted, in one change, as Octavia's PUT of a pool's members does.
+func (w *World) BatchUpdateMembers(poolID string, want []Member) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p, ok := w.pools.get(poolID)
+	if !ok {
+		return &ErrNotFound{"Pool", poolID}
+	}
+	return w.mutate(p.LoadBalancerID, func(lb *LoadBalancer) error {
+		current := w.members.list(func(m *Member) bool { return m.PoolID == poolID })
+		key := func(address string, port int) string { return fmt.Sprintf("%s:%d", address, port) }
+		have := map[string]*Member{}
+		for _, m := range current {
+			have[key(m.Address, m.ProtocolPort)] = m
+		}
+		keep := map[string]bool{}
+		for _, m := range want {
+			k := key(m.Address, m.ProtocolPort)
+			keep[k] = true
+			if old, ok := have[k]; ok {
+				if m.Weight != 0 {
+					old.Weight = m.Weight
+				}
+				old.Name, old.Tags, old.MonitorPort, old.MonitorAddress, old.Backup = m.Name, m.Tags, m.MonitorPort, m.MonitorAddress, m.Backup
+				old.ProvisioningStatus = StatusPendingUpdate
+				continue
+			}
+			m.ID, m.PoolID, m.ProjectID, m.AdminStateUp = NewID(), poolID, lb.ProjectID, true
+			if m.Weight == 0 {
+				m.Weight = 1
+			}
+			m.ProvisioningStatus, m.OperatingStatus = StatusPendingCreate, "NO_MONITOR"
+			w.members.put(m.ID, w.nextSeq(), &m)
+		}
+		for k, m := range have {
+			if !keep[k] {
+				w.members.del(m.ID)
+			}
+		}
+		return nil
+	})
+}

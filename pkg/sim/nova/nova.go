@@ -1,0 +1,381 @@
+// Package nova simulates the Compute v2.1 API: servers (with the name
+// regular-expression filter and paging), their interfaces, addresses and
+// volume attachments, flavors and availability zones, with microversions.
+package nova
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/epks/epks/pkg/sim/api"
+	"github.com/epks/epks/pkg/sim/model"
+)
+
+// MaxMicroversion is the newest microversion served.
+const MaxMicroversion = "2.96"
+
+// Handler returns the Compute API; base is its URL (for links), and the
+// handler expects paths below it (e.g. "/servers").
+func Handler(world *model.World, base func() string) http.Handler {
+	n := &nova{world: world, base: base}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /servers", n.listServers(false))
+	mux.HandleFunc("GET /servers/detail", n.listServers(true))
+	mux.HandleFunc("POST /servers", n.createServer)
+	mux.HandleFunc("GET /servers/{id}", n.getServer)
+	mux.HandleFunc("DELETE /servers/{id}", n.deleteServer)
+	mux.HandleFunc("GET /servers/{id}/ips", n.serverIPs)
+	mux.HandleFunc("GET /servers/{id}/os-interface", n.interfaces)
+	mux.HandleFunc("GET /servers/{id}/os-volume_attachments", n.listAttachments)
+	mux.HandleFunc("POST /servers/{id}/os-volume_attachments", n.attach)
+	mux.HandleFunc("GET /servers/{id}/os-volume_attachments/{volume}", n.getAttachment)
+	mux.HandleFunc("DELETE /servers/{id}/os-volume_attachments/{volume}", n.detach)
+	mux.HandleFunc("GET /flavors", n.listFlavors(false))
+	mux.HandleFunc("GET /flavors/detail", n.listFlavors(true))
+	mux.HandleFunc("GET /flavors/{id}", n.getFlavor)
+	mux.HandleFunc("GET /os-availability-zone", n.zones)
+	outer := http.NewServeMux()
+	outer.HandleFunc("GET /{$}", n.version) // version discovery needs no token
+	outer.Handle("/", api.TokenAuth(world, api.NovaCinder, mux))
+	return withMicroversion(outer)
+}
+
+type nova struct {
+	world *model.World
+	base  func() string
+}
+
+// microversion returns the requested microversion's minor number (1 when
+// none was asked for).
+func microversion(r *http.Request) int {
+	v := r.Header.Get("X-OpenStack-Nova-API-Version")
+	if v == "" {
+		if s := r.Header.Get("OpenStack-API-Version"); strings.HasPrefix(s, "compute ") {
+			v = strings.TrimPrefix(s, "compute ")
+		}
+	}
+	if v == "latest" {
+		v = MaxMicroversion
+	}
+	if _, minor, ok := strings.Cut(v, "."); ok {
+		if n, err := strconv.Atoi(minor); err == nil {
+			return n
+		}
+	}
+	return 1
+}
+
+func withMicroversion(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := fmt.Sprintf("2.%d", microversion(r))
+		w.Header().Set("X-OpenStack-Nova-API-Version", v)
+		w.Header().Set("OpenStack-API-Version", "compute "+v)
+		w.Header().Set("Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (n *nova) version(w http.ResponseWriter, _ *http.Request) {
+	api.WriteJSON(w, http.StatusOK, map[string]any{"version": map[string]any{
+		"id": "v2.1", "status": "CURRENT", "version": MaxMicroversion, "min_version": "2.1", "updated": "2013-07-23T11:33:21Z",
+		"links": []any{map[string]any{"rel": "self", "href": n.base() + "/"}},
+	}})
+}
+
+func (n *nova) link(kind, id string) []any {
+	return []any{map[string]any{"rel": "self", "href": n.base() + "/" + kind + "/" + id}}
+}
+
+func (n *nova) serverView(r *http.Request, s model.Server, detail bool) map[string]any {
+	v := map[string]any{"id": s.ID, "name": s.Name, "links": n.link("servers", s.ID)}
+	if !detail {
+		return v
+	}
+	addresses := map[string][]any{}
+	for _, a := range n.world.ServerAddresses(s.ID) {
+		addresses[a.Network] = append(addresses[a.Network], map[string]any{
+			"version": a.Version, "addr": a.Addr, "OS-EXT-IPS:type": a.Type, "OS-EXT-IPS-MAC:mac_addr": a.MAC,
+		})
+	}
+	var volumes []any
+	for _, a := range s.Attachments {
+		volumes = append(volumes, map[string]any{"id": a.VolumeID, "delete_on_termination": false})
+	}
+	if volumes == nil {
+		volumes = []any{}
+	}
+	var flavor any = map[string]any{"id": s.FlavorID, "links": n.link("flavors", s.FlavorID)}
+	if microversion(r) >= 47 {
+		f, _ := n.world.Flavor(s.FlavorID)
+		flavor = map[string]any{"original_name": f.Name, "vcpus": f.VCPUs, "ram": f.RAM, "disk": f.Disk,
+			"ephemeral": 0, "swap": 0, "extra_specs": map[string]any{}}
+	}
+	image := any("")
+	if s.ImageID != "" {
+		image = map[string]any{"id": s.ImageID, "links": n.link("images", s.ImageID)}
+	}
+	for k, val := range map[string]any{
+		"status": s.Status, "tenant_id": s.ProjectID, "user_id": s.UserID, "metadata": s.Metadata, "hostId": s.HostID,
+		"image": image, "flavor": flavor, "created": api.OpenStackTime(s.CreatedAt), "updated": api.OpenStackTime(s.UpdatedAt),
+		"addresses": addresses, "accessIPv4": "", "accessIPv6": "", "key_name": nullable(s.KeyName),
+		"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": s.AvailabilityZone, "config_drive": "True",
+		"OS-EXT-STS:power_state": 1, "OS-EXT-STS:task_state": nil, "OS-EXT-STS:vm_state": strings.ToLower(s.Status),
+		"OS-SRV-USG:launched_at": s.CreatedAt.Format("2006-01-02T15:04:05.000000"), "OS-SRV-USG:terminated_at": nil,
+		"os-extended-volumes:volumes_attached": volumes, "progress": 0, "security_groups": []any{map[string]any{"name": "default"}},
+		"locked": false, "tags": []any{}, "description": nil,
+	} {
+		v[k] = val
+	}
+	return v
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (n *nova) listServers(detail bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var nameRE *regexp.Regexp
+		if name := q.Get("name"); name != "" {
+			re, err := regexp.Compile(name)
+			if err != nil {
+				api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, fmt.Sprintf("Invalid filter field: name. %v", err))
+				return
+			}
+			nameRE = re
+		}
+		status := strings.ToUpper(q.Get("status"))
+		project := api.TokenOf(r.Context()).ProjectID
+		allTenants := q.Get("all_tenants") != ""
+		servers := n.world.Servers(func(s *model.Server) bool {
+			return (allTenants || s.ProjectID == project) && (nameRE == nil || nameRE.MatchString(s.Name)) && (status == "" || s.Status == status)
+		})
+		limit, err := api.Limit(r)
+		if err != nil {
+			api.Error(w, api.NovaCinder, err)
+			return
+		}
+		page, more, err := api.Page(servers, func(s model.Server) string { return s.ID }, q.Get("marker"), limit)
+		if err != nil {
+			api.Error(w, api.NovaCinder, err)
+			return
+		}
+		out := make([]any, 0, len(page))
+		for _, s := range page {
+			out = append(out, n.serverView(r, s, detail))
+		}
+		body := map[string]any{"servers": out}
+		if more {
+			body["servers_links"] = []any{map[string]any{"rel": "next", "href": api.NextLink(r, page[len(page)-1].ID)}}
+		}
+		api.WriteJSON(w, http.StatusOK, body)
+	}
+}
+
+func (n *nova) server(w http.ResponseWriter, r *http.Request) (model.Server, bool) {
+	s, err := n.world.Server(r.PathValue("id"))
+	if err != nil || s.ProjectID != api.TokenOf(r.Context()).ProjectID {
+		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Instance %s could not be found.", r.PathValue("id")))
+		return model.Server{}, false
+	}
+	return s, true
+}
+
+func (n *nova) getServer(w http.ResponseWriter, r *http.Request) {
+	if s, ok := n.server(w, r); ok {
+		api.WriteJSON(w, http.StatusOK, map[string]any{"server": n.serverView(r, s, true)})
+	}
+}
+
+func (n *nova) createServer(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Server struct {
+			Name             string            `json:"name"`
+			FlavorRef        string            `json:"flavorRef"`
+			ImageRef         string            `json:"imageRef"`
+			KeyName          string            `json:"key_name"`
+			AvailabilityZone string            `json:"availability_zone"`
+			Metadata         map[string]string `json:"metadata"`
+			Networks         []struct {
+				UUID    string `json:"uuid"`
+				FixedIP string `json:"fixed_ip"`
+			} `json:"networks"`
+		} `json:"server"`
+	}
+	if err := api.ReadJSON(r, &req); err != nil {
+		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Server.Name == "" {
+		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, "Invalid input for field/attribute name.")
+		return
+	}
+	var nics []model.NIC
+	for _, net := range req.Server.Networks {
+		nics = append(nics, model.NIC{NetworkID: net.UUID, FixedIP: net.FixedIP})
+	}
+	tok := api.TokenOf(r.Context())
+	s, err := n.world.CreateServer(model.Server{Name: req.Server.Name, ProjectID: tok.ProjectID, UserID: tok.UserID,
+		FlavorID: req.Server.FlavorRef, ImageID: req.Server.ImageRef, KeyName: req.Server.KeyName,
+		AvailabilityZone: req.Server.AvailabilityZone, Metadata: req.Server.Metadata}, nics)
+	if err != nil {
+		api.Error(w, api.NovaCinder, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusAccepted, map[string]any{"server": map[string]any{
+		"id": s.ID, "links": n.link("servers", s.ID), "OS-DCF:diskConfig": "MANUAL",
+		"security_groups": []any{map[string]any{"name": "default"}}, "adminPass": "viosim",
+	}})
+}
+
+func (n *nova) deleteServer(w http.ResponseWriter, r *http.Request) {
+	if s, ok := n.server(w, r); ok {
+		if err := n.world.DeleteServer(s.ID); err != nil {
+			api.Error(w, api.NovaCinder, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (n *nova) serverIPs(w http.ResponseWriter, r *http.Request) {
+	s, ok := n.server(w, r)
+	if !ok {
+		return
+	}
+	addresses := map[string][]any{}
+	for _, a := range n.world.ServerAddresses(s.ID) {
+		addresses[a.Network] = append(addresses[a.Network], map[string]any{"version": a.Version, "addr": a.Addr})
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"addresses": addresses})
+}
+
+func (n *nova) interfaces(w http.ResponseWriter, r *http.Request) {
+	s, ok := n.server(w, r)
+	if !ok {
+		return
+	}
+	var out []any
+	for _, p := range n.world.PortsOfDevice(s.ID) {
+		var ips []any
+		for _, f := range p.FixedIPs {
+			ips = append(ips, map[string]any{"subnet_id": f.SubnetID, "ip_address": f.IPAddress})
+		}
+		out = append(out, map[string]any{"port_state": p.Status, "fixed_ips": ips, "port_id": p.ID, "net_id": p.NetworkID, "mac_addr": p.MACAddress})
+	}
+	if out == nil {
+		out = []any{}
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"interfaceAttachments": out})
+}
+
+func attachmentView(a model.VolumeAttachment) map[string]any {
+	return map[string]any{"id": a.VolumeID, "volumeId": a.VolumeID, "serverId": a.ServerID, "device": a.Device,
+		"tag": nil, "delete_on_termination": false, "attachment_id": a.ID}
+}
+
+func (n *nova) listAttachments(w http.ResponseWriter, r *http.Request) {
+	s, ok := n.server(w, r)
+	if !ok {
+		return
+	}
+	out := []any{}
+	for _, a := range s.Attachments {
+		out = append(out, attachmentView(a))
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"volumeAttachments": out})
+}
+
+func (n *nova) attach(w http.ResponseWriter, r *http.Request) {
+	s, ok := n.server(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		VolumeAttachment struct {
+			VolumeID string `json:"volumeId"`
+			Device   string `json:"device"`
+		} `json:"volumeAttachment"`
+	}
+	if err := api.ReadJSON(r, &req); err != nil || req.VolumeAttachment.VolumeID == "" {
+		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, "Invalid input for field/attribute volumeAttachment.")
+		return
+	}
+	a, err := n.world.AttachVolume(s.ID, req.VolumeAttachment.VolumeID, req.VolumeAttachment.Device)
+	if err != nil {
+		api.Error(w, api.NovaCinder, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"volumeAttachment": attachmentView(a)})
+}
+
+func (n *nova) getAttachment(w http.ResponseWriter, r *http.Request) {
+	s, ok := n.server(w, r)
+	if !ok {
+		return
+	}
+	for _, a := range s.Attachments {
+		if a.VolumeID == r.PathValue("volume") {
+			api.WriteJSON(w, http.StatusOK, map[string]any{"volumeAttachment": attachmentView(a)})
+			return
+		}
+	}
+	api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("volume_id not found: %s", r.PathValue("volume")))
+}
+
+func (n *nova) detach(w http.ResponseWriter, r *http.Request) {
+	s, ok := n.server(w, r)
+	if !ok {
+		return
+	}
+	if err := n.world.DetachVolume(s.ID, r.PathValue("volume")); err != nil {
+		api.Error(w, api.NovaCinder, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (n *nova) flavorView(f model.Flavor, detail bool) map[string]any {
+	v := map[string]any{"id": f.ID, "name": f.Name, "links": n.link("flavors", f.ID)}
+	if detail {
+		for k, val := range map[string]any{"vcpus": f.VCPUs, "ram": f.RAM, "disk": f.Disk, "OS-FLV-EXT-DATA:ephemeral": 0,
+			"swap": "", "rxtx_factor": 1.0, "os-flavor-access:is_public": true, "OS-FLV-DISABLED:disabled": false, "description": nil} {
+			v[k] = val
+		}
+	}
+	return v
+}
+
+func (n *nova) listFlavors(detail bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		out := []any{}
+		for _, f := range n.world.Flavors() {
+			out = append(out, n.flavorView(f, detail))
+		}
+		api.WriteJSON(w, http.StatusOK, map[string]any{"flavors": out})
+	}
+}
+
+func (n *nova) getFlavor(w http.ResponseWriter, r *http.Request) {
+	f, err := n.world.Flavor(r.PathValue("id"))
+	if err != nil {
+		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Flavor %s could not be found.", r.PathValue("id")))
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"flavor": n.flavorView(f, true)})
+}
+
+func (n *nova) zones(w http.ResponseWriter, _ *http.Request) {
+	var out []any
+	for _, z := range n.world.AvailabilityZones() {
+		out = append(out, map[string]any{"zoneName": z, "zoneState": map[string]any{"available": true}, "hosts": nil})
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": out})
+}

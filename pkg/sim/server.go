@@ -1,0 +1,360 @@
+// Package sim is viosim: a stateful simulator of the VIO (Keystone, Nova,
+// Neutron, Cinder, Octavia) and NSX-T Manager APIs that epks talks to, served
+// over HTTPS on loopback with a CA it makes, with faults on demand and an
+// introspection API. Tests use it like httptest; cmd/viosim serves it.
+//
+//	s, err := sim.New(sim.Options{Seed: model.ClusterSeed("k8scluster", 1, 2)})
+//	if err := s.Start(); err != nil { ... }
+//	defer s.Close()
+//	authURL := s.URL(sim.Keystone) // https://127.0.0.1:PORT/v3
+package sim
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/epks/epks/pkg/sim/api"
+	"github.com/epks/epks/pkg/sim/cinder"
+	"github.com/epks/epks/pkg/sim/fault"
+	"github.com/epks/epks/pkg/sim/keystone"
+	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/pkg/sim/neutron"
+	"github.com/epks/epks/pkg/sim/nova"
+	"github.com/epks/epks/pkg/sim/nsx"
+	"github.com/epks/epks/pkg/sim/octavia"
+)
+
+// Service names, as fault rules and URL use them.
+const (
+	Keystone = "keystone"
+	Nova     = "nova"
+	Neutron  = "neutron"
+	Cinder   = "cinder"
+	Octavia  = "octavia"
+	NSX      = "nsx"
+	Control  = "control"
+)
+
+// Options configure a simulator.
+type Options struct {
+	// Seed is the starting world [model.ClusterSeed("k8scluster", 1, 2)].
+	Seed *model.Seed
+	// Region of the catalog [RegionOne].
+	Region string
+	// Address to listen on [127.0.0.1]; only loopback addresses are
+	// accepted unless AllowNonLoopback.
+	Address          string
+	AllowNonLoopback bool
+	// OpenStackPort and NSXPort to listen on [0: any free port].
+	OpenStackPort int
+	NSXPort       int
+	// PlainHTTP serves without TLS.
+	PlainHTTP bool
+	// DNSNames are added to the server certificate besides localhost.
+	DNSNames []string
+	// NSXUser and NSXPassword are the NSX Manager's account
+	// [admin / viosim-nsx-password].
+	NSXUser, NSXPassword string
+	// NSXRateLimit and NSXConcurrency are NSX's per-client limits [100/s, 40].
+	NSXRateLimit   float64
+	NSXConcurrency int
+	// Transition is how long asynchronous status changes take [100ms].
+	Transition time.Duration
+	// TokenTTL is how long Keystone tokens last [1h].
+	TokenTTL time.Duration
+}
+
+// Server is a running simulator.
+type Server struct {
+	// World is the simulated state; tests read and change it directly.
+	World *model.World
+	// Seeded is what the seed created, by name.
+	Seeded *model.Seeded
+	// Faults holds the fault rules.
+	Faults *fault.Injector
+	// NSXManager is the simulated NSX Manager.
+	NSXManager *nsx.Manager
+
+	opts     Options
+	ca       *authority
+	servers  []*http.Server
+	osURL    string
+	nsxURL   string
+	tokenTTL time.Duration
+
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// New builds a simulator with its world seeded; Start serves it.
+func New(opts Options) (*Server, error) {
+	if opts.Address == "" {
+		opts.Address = "127.0.0.1"
+	}
+	if ip := net.ParseIP(opts.Address); !opts.AllowNonLoopback && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("viosim listens on loopback addresses only, not %q", opts.Address)
+	}
+	if opts.NSXUser == "" {
+		opts.NSXUser, opts.NSXPassword = "admin", "viosim-nsx-password"
+	}
+	if opts.TokenTTL == 0 {
+		opts.TokenTTL = time.Hour
+	}
+	seed := opts.Seed
+	if seed == nil {
+		s := model.ClusterSeed("k8scluster", 1, 2)
+		seed = &s
+	}
+	world := model.New(model.Options{Region: opts.Region, Transition: opts.Transition})
+	seeded, err := world.Apply(*seed)
+	if err != nil {
+		return nil, fmt.Errorf("seeding: %w", err)
+	}
+	s := &Server{World: world, Seeded: seeded, Faults: fault.New(), opts: opts, tokenTTL: opts.TokenTTL, counts: map[string]int{}}
+	s.NSXManager = nsx.New(world, nsx.Config{
+		Users:     map[string]string{opts.NSXUser: opts.NSXPassword},
+		RateLimit: opts.NSXRateLimit, Concurrency: opts.NSXConcurrency,
+	})
+	if !opts.PlainHTTP {
+		if s.ca, err = newAuthority(opts.Address, opts.DNSNames); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Start listens and serves the OpenStack APIs and the NSX Manager.
+func (s *Server) Start() error {
+	osLn, err := net.Listen("tcp", net.JoinHostPort(s.opts.Address, fmt.Sprint(s.opts.OpenStackPort)))
+	if err != nil {
+		return fmt.Errorf("listening for the OpenStack APIs: %w", err)
+	}
+	nsxLn, err := net.Listen("tcp", net.JoinHostPort(s.opts.Address, fmt.Sprint(s.opts.NSXPort)))
+	if err != nil {
+		osLn.Close()
+		return fmt.Errorf("listening for the NSX Manager: %w", err)
+	}
+	scheme := "https"
+	if s.opts.PlainHTTP {
+		scheme = "http"
+	}
+	s.osURL = scheme + "://" + osLn.Addr().String()
+	s.nsxURL = scheme + "://" + nsxLn.Addr().String()
+	s.serve(osLn, s.openStackHandler(), false)
+	s.serve(nsxLn, s.count(NSX, s.Faults.Wrap(NSX, api.NSX, s.NSXManager.Handler())), true)
+	return nil
+}
+
+func (s *Server) serve(ln net.Listener, h http.Handler, clientCerts bool) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// HTTP/1.1 only, so that dropped-connection faults can hijack.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ErrorLog:     quietLog(),
+	}
+	if s.ca != nil {
+		cfg := &tls.Config{Certificates: []tls.Certificate{s.ca.serving}, MinVersion: tls.VersionTLS12}
+		if clientCerts {
+			// NSX principal identities present client certificates.
+			cfg.ClientAuth = tls.RequestClientCert
+		}
+		srv.TLSConfig = cfg
+		ln = tls.NewListener(ln, cfg)
+	}
+	s.servers = append(s.servers, srv)
+	go func() { _ = srv.Serve(ln) }()
+}
+
+// openStackHandler mounts every OpenStack service below its path.
+func (s *Server) openStackHandler() http.Handler {
+	osURL := func() string { return s.osURL }
+	mount := func(mux *http.ServeMux, prefix, service string, d api.Dialect, h http.Handler) {
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, s.count(service, s.Faults.Wrap(service, d, h))))
+	}
+	mux := http.NewServeMux()
+	mount(mux, "/compute/v2.1", Nova, api.NovaCinder, nova.Handler(s.World, func() string { return s.osURL + "/compute/v2.1" }))
+	mount(mux, "/network", Neutron, api.Neutron, neutron.Handler(s.World, func() string { return s.osURL + "/network" }))
+	mount(mux, "/volume", Cinder, api.NovaCinder, cinder.Handler(s.World, func() string { return s.osURL + "/volume" }))
+	mount(mux, "/load-balancer", Octavia, api.Octavia, octavia.Handler(s.World, func() string { return s.osURL + "/load-balancer" }))
+	mux.Handle("/control/", s.controlHandler())
+	ks := keystone.Handler(s.World, keystone.Config{
+		BaseURL: osURL(),
+		Services: []keystone.Service{
+			{Type: "compute", Name: "nova", URL: osURL() + "/compute/v2.1"},
+			{Type: "network", Name: "neutron", URL: osURL() + "/network"},
+			{Type: "block-storage", Name: "cinder", URL: osURL() + "/volume/v3/{project_id}"},
+			{Type: "volumev3", Name: "cinderv3", URL: osURL() + "/volume/v3/{project_id}"},
+			{Type: "load-balancer", Name: "octavia", URL: osURL() + "/load-balancer"},
+		},
+		TokenTTL: func() time.Duration {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.tokenTTL
+		},
+	})
+	mux.Handle("/", s.count(Keystone, s.Faults.Wrap(Keystone, api.Keystone, ks)))
+	return mux
+}
+
+// Close stops serving and the world's pending changes.
+func (s *Server) Close() {
+	for _, srv := range s.servers {
+		_ = srv.Close()
+	}
+	s.World.Close()
+}
+
+// URL returns the endpoint of a service: Keystone's is its v3 URL, NSX's the
+// Manager's base URL.
+func (s *Server) URL(service string) string {
+	switch service {
+	case Keystone:
+		return s.osURL + "/v3"
+	case Nova:
+		return s.osURL + "/compute/v2.1"
+	case Neutron:
+		return s.osURL + "/network"
+	case Cinder:
+		return s.osURL + "/volume/v3/" + s.Seeded.Project.ID
+	case Octavia:
+		return s.osURL + "/load-balancer"
+	case NSX:
+		return s.nsxURL
+	case Control:
+		return s.osURL + "/control/v1"
+	}
+	return ""
+}
+
+// NSXAddress is the NSX Manager's host:port.
+func (s *Server) NSXAddress() string {
+	return strings.TrimPrefix(strings.TrimPrefix(s.nsxURL, "https://"), "http://")
+}
+
+// CACertPEM is the CA that signed the simulator's certificate; nil with
+// plain HTTP.
+func (s *Server) CACertPEM() []byte {
+	if s.ca == nil {
+		return nil
+	}
+	return s.ca.certPEM
+}
+
+// TLSConfig is a client TLS configuration that trusts the simulator.
+func (s *Server) TLSConfig() *tls.Config {
+	if s.ca == nil {
+		return nil
+	}
+	return &tls.Config{RootCAs: s.ca.pool(), MinVersion: tls.VersionTLS12}
+}
+
+// HTTPClient is a client that trusts the simulator.
+func (s *Server) HTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: s.TLSConfig()}, Timeout: 30 * time.Second}
+}
+
+// NSXCredentials returns the NSX Manager's user and password.
+func (s *Server) NSXCredentials() (string, string) { return s.opts.NSXUser, s.opts.NSXPassword }
+
+// SetTokenTTL changes how long new Keystone tokens last.
+func (s *Server) SetTokenTTL(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokenTTL = d
+}
+
+// idSegment matches path segments that are ids (UUIDs or hex).
+var idSegment = regexp.MustCompile(`^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$`)
+
+// route names a request for counting: "service METHOD /path/{id}".
+func route(service string, r *http.Request) string {
+	parts := strings.Split(r.URL.Path, "/")
+	for i, p := range parts {
+		if idSegment.MatchString(p) {
+			parts[i] = "{id}"
+		}
+	}
+	return service + " " + r.Method + " " + strings.Join(parts, "/")
+}
+
+// count records every request of a service by route and status.
+func (s *Server) count(service string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.mu.Lock()
+		s.counts[route(service, r)]++
+		s.counts[fmt.Sprintf("%s status %d", service, rec.status)]++
+		s.mu.Unlock()
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Hijack lets the dropped-connection fault through the recorder.
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("hijacking not supported")
+	}
+	return hj.Hijack()
+}
+
+// RequestCounts returns how many requests each route got, keyed
+// "service METHOD /path/{id}", and each service's answers by status, keyed
+// "service status 429".
+func (s *Server) RequestCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.counts))
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetRequestCounts sets every count back to zero.
+func (s *Server) ResetRequestCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts = map[string]int{}
+}
+
+// CountsWithPrefix sums the counts whose key starts with prefix.
+func (s *Server) CountsWithPrefix(prefix string) int {
+	n := 0
+	for k, v := range s.RequestCounts() {
+		if strings.HasPrefix(k, prefix) {
+			n += v
+		}
+	}
+	return n
+}
+
+// Routes lists the counted routes, sorted.
+func (s *Server) Routes() []string {
+	var out []string
+	for k := range s.RequestCounts() {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
