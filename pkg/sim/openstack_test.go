@@ -334,6 +334,7 @@ func TestLoadBalancers(t *testing.T) {
 		t.Fatal(err)
 	}
 	subnet := s.Seeded.Subnets["k8scluster-mgmt"].ID
+	s.World.SetTransition(time.Hour) // stepped with Settle below
 	members := []pools.CreateMemberOpts{{Address: "10.10.0.10", ProtocolPort: 30080}, {Address: "10.10.0.11", ProtocolPort: 30080}}
 	// A fully populated create, as the cloud controller manager makes it.
 	lb, err := loadbalancers.Create(ctx, lbc, loadbalancers.CreateOpts{
@@ -357,6 +358,8 @@ func TestLoadBalancers(t *testing.T) {
 	if !gophercloud.ResponseCodeIs(err, http.StatusConflict) {
 		t.Fatalf("a change to a PENDING_CREATE load balancer: %v", err)
 	}
+	s.World.Settle()
+	s.World.SetTransition(5 * time.Millisecond)
 	active := func() (bool, error) {
 		got, err := loadbalancers.Get(ctx, lbc, lb.ID).Extract()
 		return err == nil && got.ProvisioningStatus == model.StatusActive && got.OperatingStatus == "ONLINE", err

@@ -150,7 +150,8 @@ func (s *Server) Start() error {
 	s.osURL = scheme + "://" + osLn.Addr().String()
 	s.nsxURL = scheme + "://" + nsxLn.Addr().String()
 	s.serve(osLn, s.openStackHandler(), false)
-	s.serve(nsxLn, s.count(NSX, s.Faults.Wrap(NSX, api.NSX, s.NSXManager.Handler())), true)
+	faults := func(h http.Handler) http.Handler { return s.Faults.Wrap(NSX, api.NSX, h) }
+	s.serve(nsxLn, s.count(NSX, s.NSXManager.Handler(faults)), true)
 	return nil
 }
 

@@ -170,6 +170,7 @@ func TestVolumeLifecycle(t *testing.T) {
 
 func TestLoadBalancerImmutableWhilePending(t *testing.T) {
 	w, s := seeded(t)
+	w.SetTransition(time.Hour) // the test steps the world with Settle
 	lb, err := w.CreateLoadBalancer(LoadBalancer{Name: "svc", VipSubnetID: s.Subnets["k8scluster-mgmt"].ID})
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +178,11 @@ func TestLoadBalancerImmutableWhilePending(t *testing.T) {
 	if _, err := w.CreateListener(Listener{LoadBalancerID: lb.ID, Protocol: "TCP", ProtocolPort: 80}); !errors.As(err, new(*ErrConflict)) {
 		t.Fatalf("a listener on a PENDING_CREATE load balancer: %v", err)
 	}
-	eventually(t, "active", func() bool { l, _ := w.LoadBalancer(lb.ID); return l.ProvisioningStatus == StatusActive })
+	w.Settle()
+	if l, _ := w.LoadBalancer(lb.ID); l.ProvisioningStatus != StatusActive {
+		t.Fatalf("after Settle: %s", l.ProvisioningStatus)
+	}
+	w.SetTransition(time.Millisecond)
 	if _, err := w.CreateListener(Listener{LoadBalancerID: lb.ID, Protocol: "TCP", ProtocolPort: 80}); err != nil {
 		t.Fatal(err)
 	}

@@ -221,13 +221,22 @@ func (w *World) AttachVolume(serverID, volumeID, device string) (VolumeAttachmen
 		device = fmt.Sprintf("/dev/sd%c", 'b'+len(s.Attachments))
 	}
 	a := VolumeAttachment{ID: volumeID, VolumeID: volumeID, ServerID: serverID, Device: device}
+	// Nova records the attachment at once; Cinder shows it on the volume
+	// when the attach completes, with the volume in-use.
 	s.Attachments = append(s.Attachments, a)
-	v.Attachments = append(v.Attachments, a)
 	v.Status = "attaching"
 	v.UpdatedAt = w.now().UTC()
 	w.changed("volume", volumeID)
 	w.changed("server", serverID)
-	w.later(func() { w.setVolumeStatus(volumeID, "attaching", "in-use") })
+	w.later(func() {
+		v, ok := w.volumes.get(volumeID)
+		if !ok || v.Status != "attaching" {
+			return
+		}
+		v.Attachments = append(v.Attachments, a)
+		v.Status, v.UpdatedAt = "in-use", w.now().UTC()
+		w.changed("volume", volumeID)
+	})
 	return a, nil
 }
 

@@ -61,6 +61,13 @@ type World struct {
 	nextHostIndex   map[string]int
 	closed          bool
 	changeListeners []func(kind, id string)
+	pending         map[int64]*pendingChange
+}
+
+// pendingChange is an asynchronous status change waiting for its time.
+type pendingChange struct {
+	timer *time.Timer
+	fn    func()
 }
 
 // Options configure a new World.
@@ -128,13 +135,42 @@ func (w *World) later(fn func()) {
 	if w.closed {
 		return
 	}
-	time.AfterFunc(w.transition, func() {
+	if w.pending == nil {
+		w.pending = map[int64]*pendingChange{}
+	}
+	id := w.nextSeq()
+	p := &pendingChange{fn: fn}
+	w.pending[id] = p
+	p.timer = time.AfterFunc(w.transition, func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if !w.closed {
+		if _, ok := w.pending[id]; ok && !w.closed {
+			delete(w.pending, id)
 			fn()
 		}
 	})
+}
+
+// Settle makes every pending asynchronous change happen now, in the order
+// they were asked for: volumes become available, load balancers ACTIVE.
+// Tests use it with a long transition delay to step the world
+// deterministically.
+func (w *World) Settle() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.pending) > 0 {
+		ids := make([]int64, 0, len(w.pending))
+		for id := range w.pending {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		for _, id := range ids {
+			p := w.pending[id]
+			delete(w.pending, id)
+			p.timer.Stop()
+			p.fn()
+		}
+	}
 }
 
 // NewID returns a random UUID (version 4), as OpenStack and NSX make them.

@@ -74,8 +74,11 @@ func New(world *model.World, cfg Config) *Manager {
 // fault settings use it).
 func (m *Manager) SetLimits(rate float64, concurrency int) { m.limits.set(rate, concurrency) }
 
-// Handler returns the Manager's HTTP API, rooted at "/".
-func (m *Manager) Handler() http.Handler {
+// Handler returns the Manager's HTTP API, rooted at "/". wrap, when not
+// nil, wraps the API's handlers inside authentication and the limits (fault
+// injection goes there, so that a slow answer holds its concurrency slot as
+// a slow NSX does).
+func (m *Manager) Handler(wrap func(http.Handler) http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/node/version", m.version)
 	mux.HandleFunc("GET /api/v1/cluster/status", m.clusterStatus)
@@ -95,7 +98,11 @@ func (m *Manager) Handler() http.Handler {
 	outer := http.NewServeMux()
 	outer.HandleFunc("POST /api/session/create", m.createSession)
 	outer.HandleFunc("POST /api/session/destroy", m.destroySession)
-	outer.Handle("/", m.authenticate(m.limits.wrap(mux)))
+	var inner http.Handler = mux
+	if wrap != nil {
+		inner = wrap(mux)
+	}
+	outer.Handle("/", m.authenticate(m.limits.wrap(inner)))
 	return outer
 }
 
