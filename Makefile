@@ -45,6 +45,12 @@ test-integration: ## Integration tests against the local control plane.
 verify: ## gofmt, go vet, and the Kubernetes module line kept at 0.36.
 	hack/verify.sh
 
+##@ Simulator
+
+.PHONY: viosim
+viosim: ## Serve the simulated VIO and NSX-T Manager on loopback (writes _output/viosim/viosim-params.yaml).
+	$(GO) run ./cmd/viosim --dir _output/viosim $(VIOSIM_FLAGS)
+
 ##@ Local control plane
 
 .PHONY: cluster-up

@@ -1,0 +1,161 @@
+// Package viosim is the viosim command line: flags to options, start the
+// simulator, write the files epks needs, serve until interrupted.
+package viosim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/pkg/sim/fault"
+	"github.com/epks/epks/pkg/sim/model"
+)
+
+type options struct {
+	address        string
+	osPort         int
+	nsxPort        int
+	dir            string
+	seedFile       string
+	cluster        string
+	controlPlanes  int
+	workers        int
+	plainHTTP      bool
+	nsxRate        float64
+	nsxConcurrency int
+	transition     time.Duration
+	tokenTTL       time.Duration
+	lbProvider     string
+	faults         []string
+	allowRemote    bool
+}
+
+// Main runs viosim and returns the exit code: 0 after an interrupt, 2 for
+// bad flags, 1 when it cannot start.
+func Main(ctx context.Context, args []string, out, errOut io.Writer) int {
+	var o options
+	c := &cobra.Command{
+		Use:   "viosim",
+		Short: "Simulate VIO (Keystone, Nova, Neutron, Cinder, Octavia) and the NSX-T Manager on loopback",
+		Long: `viosim serves a stateful simulation of the VMware Integrated OpenStack APIs and the NSX-T
+Manager API that epks and the components it installs talk to, over HTTPS with a CA it makes.
+
+It writes the CA (viosim-ca.crt) and an epks parameters file (viosim-params.yaml) that points
+at it, so that this works with no cloud at all:
+
+  viosim --dir _output/viosim &
+  epks template --params _output/viosim/viosim-params.yaml
+
+Faults can be set with --fault (JSON rules, repeatable) or at run time through the control
+API (/control/v1/faults); the control API also shows the model and the requests it served.`,
+		Example: `  viosim --workers 5
+  viosim --fault '{"service":"nsx","status":429,"count":10}' --nsx-rate-limit 50
+  viosim --seed my-cloud.yaml --plain-http`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE:          func(c *cobra.Command, _ []string) error { return run(c.Context(), o, out) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.address, "address", "127.0.0.1", "address to listen on (loopback only)")
+	f.IntVar(&o.osPort, "openstack-port", 0, "port of the OpenStack APIs [any free port]")
+	f.IntVar(&o.nsxPort, "nsx-port", 0, "port of the NSX Manager [any free port]")
+	f.StringVar(&o.dir, "dir", "_output/viosim", "directory to write viosim-ca.crt and viosim-params.yaml into")
+	f.StringVar(&o.seedFile, "seed", "", "YAML file describing the world (default: a cluster laid out as the seed's HEAT stack)")
+	f.StringVar(&o.cluster, "cluster", "k8scluster", "cluster name of the default world: servers <name>-master-N and <name>-minion-N")
+	f.IntVar(&o.controlPlanes, "control-planes", 1, "control-plane servers of the default world")
+	f.IntVar(&o.workers, "workers", 2, "worker servers of the default world")
+	f.BoolVar(&o.plainHTTP, "plain-http", false, "serve plain HTTP instead of HTTPS")
+	f.Float64Var(&o.nsxRate, "nsx-rate-limit", 100, "NSX requests per second a client may make (negative: no limit)")
+	f.IntVar(&o.nsxConcurrency, "nsx-concurrency", 40, "NSX requests a client may have in flight")
+	f.DurationVar(&o.transition, "transition", 100*time.Millisecond, "how long asynchronous status changes take (volumes, load balancers)")
+	f.DurationVar(&o.tokenTTL, "token-ttl", time.Hour, "how long Keystone tokens last")
+	f.StringVar(&o.lbProvider, "lb-provider", "nsx", "load_balancer_provider written into the parameters file (nsx or octavia)")
+	f.StringArrayVar(&o.faults, "fault", nil, `fault rule as JSON, e.g. {"service":"nova","method":"GET","status":503,"count":2} (repeatable)`)
+	f.BoolVar(&o.allowRemote, "allow-non-loopback", false, "allow listening on a non-loopback address")
+	_ = f.MarkHidden("allow-non-loopback")
+	c.SetArgs(args)
+	c.SetOut(out)
+	c.SetErr(errOut)
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput{err} })
+	if err := c.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(errOut, "Error: %v\n", err)
+		var bi badInput
+		if errors.As(err, &bi) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+type badInput struct{ error }
+
+func run(ctx context.Context, o options, out io.Writer) error {
+	seed := model.ClusterSeed(o.cluster, o.controlPlanes, o.workers)
+	if o.seedFile != "" {
+		var err error
+		if seed, err = model.LoadSeed(o.seedFile); err != nil {
+			return badInput{err}
+		}
+	}
+	if o.lbProvider != "nsx" && o.lbProvider != "octavia" {
+		return badInput{fmt.Errorf("--lb-provider %q is not nsx or octavia", o.lbProvider)}
+	}
+	s, err := sim.New(sim.Options{
+		Seed: &seed, Address: o.address, AllowNonLoopback: o.allowRemote, OpenStackPort: o.osPort, NSXPort: o.nsxPort,
+		PlainHTTP: o.plainHTTP, NSXRateLimit: o.nsxRate, NSXConcurrency: o.nsxConcurrency,
+		Transition: o.transition, TokenTTL: o.tokenTTL,
+	})
+	if err != nil {
+		return badInput{err}
+	}
+	for _, raw := range o.faults {
+		var r fault.Rule
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			return badInput{fmt.Errorf("--fault %s: %w", raw, err)}
+		}
+		if _, err := s.Faults.Add(r); err != nil {
+			return badInput{fmt.Errorf("--fault %s: %w", raw, err)}
+		}
+	}
+	if err := s.Start(); err != nil {
+		return err
+	}
+	defer s.Close()
+	lb := ""
+	if o.lbProvider == "octavia" {
+		lb = "octavia"
+	}
+	paramsPath, err := s.WriteFiles(o.dir, sim.ParamsOptions{LoadBalancerProvider: lb})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "viosim is serving %d servers in project %s (region %s)\n\n", len(seed.Servers), s.Seeded.Project.Name, s.World.Region)
+	for _, e := range []struct{ name, url string }{
+		{"Keystone (auth URL)", s.URL(sim.Keystone)}, {"Nova", s.URL(sim.Nova)}, {"Neutron", s.URL(sim.Neutron)},
+		{"Cinder", s.URL(sim.Cinder)}, {"Octavia", s.URL(sim.Octavia)}, {"NSX Manager", s.URL(sim.NSX)},
+		{"control API", s.URL(sim.Control)},
+	} {
+		fmt.Fprintf(out, "  %-20s %s\n", e.name, e.url)
+	}
+	user, _ := s.NSXCredentials()
+	fmt.Fprintf(out, "\nOpenStack user admin / viosim-password; NSX user %s (password in the parameters file)\n", user)
+	if ca := s.CACertPEM(); ca != nil {
+		fmt.Fprintf(out, "CA:               %s\n", filepath.Join(o.dir, "viosim-ca.crt"))
+	}
+	fmt.Fprintf(out, "Parameters file:  %s\n\n", paramsPath)
+	fmt.Fprintf(out, "Try:  epks template --params %s\n", paramsPath)
+	fmt.Fprintf(out, "      curl -s %s/model\n", s.URL(sim.Control))
+	fmt.Fprintf(out, "Stop with Ctrl-C.\n")
+	<-ctx.Done()
+	fmt.Fprintln(out, "viosim stopped.")
+	return nil
+}

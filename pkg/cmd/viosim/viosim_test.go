@@ -1,0 +1,86 @@
+package viosim
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/epks/epks/pkg/params"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServes runs the command, reads the endpoints it prints and checks the
+// parameters file it writes is one epks accepts, then interrupts it.
+func TestServes(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() { done <- Main(ctx, []string{"--dir", dir, "--workers", "3", "--lb-provider", "octavia"}, &out, &errOut) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "Stop with Ctrl-C") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no endpoints printed:\n%s\n%s", out.String(), errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	text := out.String()
+	for _, want := range []string{"viosim is serving 4 servers", "Keystone (auth URL)", "NSX Manager", "viosim-params.yaml"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	for _, u := range regexp.MustCompile(`https://[^/\s]+`).FindAllString(text, -1) {
+		if !strings.HasPrefix(u, "https://127.0.0.1:") {
+			t.Errorf("endpoint %s is not on loopback", u)
+		}
+	}
+	p, err := params.Load(filepath.Join(dir, "viosim-params.yaml"))
+	if err != nil {
+		t.Fatalf("epks refuses viosim's parameters: %v", err)
+	}
+	if p.NodeCount != 3 || p.LoadBalancerProvider != "octavia" || len(p.OpenStackCA) == 0 || len(p.NSXCA) == 0 || p.PodNetwork != "k8scluster-pod" {
+		t.Errorf("parameters %+v", p)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d after an interrupt", code)
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--nope"},
+		{"--address", "0.0.0.0"},
+		{"--lb-provider", "f5"},
+		{"--fault", "{not json"},
+		{"--fault", `{"service":"nova","status":200}`},
+		{"--seed", "/nonexistent.yaml"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := Main(context.Background(), append(args, "--dir", t.TempDir()), &out, &errOut); code != 2 {
+			t.Errorf("%v: exit %d, %s", args, code, errOut.String())
+		}
+	}
+}
