@@ -37,7 +37,9 @@ func TestServes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut syncBuffer
 	done := make(chan int)
-	go func() { done <- Main(ctx, []string{"--dir", dir, "--workers", "3", "--lb-provider", "octavia"}, &out, &errOut) }()
+	go func() {
+		done <- Main(ctx, []string{"--dir", dir, "--workers", "3", "--lb-provider", "octavia"}, &out, &errOut)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "Stop with Ctrl-C") {
 		if time.Now().After(deadline) {
