@@ -172,7 +172,9 @@ func segmentPath(segment string) string {
 }
 
 // Scope is the network id: VIO's Policy plugin names segments after networks.
-func (p *policyPorts) Scope(_ context.Context, networkID string) (string, error) { return networkID, nil }
+func (p *policyPorts) Scope(_ context.Context, networkID string) (string, error) {
+	return networkID, nil
+}
 
 func (p *policyPorts) List(ctx context.Context, scope string, fn func([]Port) error) error {
 	return p.c.listPages(ctx, segmentPath(scope), url.Values{}, fn)
