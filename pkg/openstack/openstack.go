@@ -1,0 +1,184 @@
+// Package openstack is what the port tagger asks of OpenStack: a node's
+// server, the pod network, and the Neutron ports on it. It reads cloud.conf
+// with the same configuration type as the cloud controller manager, so one
+// file serves both.
+package openstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
+	"github.com/gophercloud/gophercloud/v2/pagination"
+	gcfg "gopkg.in/gcfg.v1"
+	cpoclient "k8s.io/cloud-provider-openstack/pkg/client"
+)
+
+// Client reads servers and ports.
+type Client struct {
+	compute *gophercloud.ServiceClient
+	network *gophercloud.ServiceClient
+	// PageSize of port lists [1000].
+	PageSize int
+}
+
+// Observer is told about every HTTP request to OpenStack.
+type Observer func(method string, status int, d time.Duration)
+
+// FromCloudConf authenticates with the [Global] section of a cloud.conf.
+func FromCloudConf(path string, observe Observer) (*Client, error) {
+	var cfg struct{ Global cpoclient.AuthOpts }
+	if err := gcfg.FatalOnly(gcfg.ReadFileInto(&cfg, path)); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	provider, err := cpoclient.NewOpenStackClient(&cfg.Global, "epks-port-tagger")
+	if err != nil {
+		return nil, fmt.Errorf("authenticating to OpenStack at %s: %w", cfg.Global.AuthURL, err)
+	}
+	if observe != nil {
+		provider.HTTPClient.Transport = &observing{next: provider.HTTPClient.Transport, observe: observe}
+	}
+	eo := gophercloud.EndpointOpts{Region: cfg.Global.Region}
+	compute, err := openstack.NewComputeV2(provider, eo)
+	if err != nil {
+		return nil, fmt.Errorf("finding Nova in the catalog: %w", err)
+	}
+	network, err := openstack.NewNetworkV2(provider, eo)
+	if err != nil {
+		return nil, fmt.Errorf("finding Neutron in the catalog: %w", err)
+	}
+	return &Client{compute: compute, network: network, PageSize: 1000}, nil
+}
+
+type observing struct {
+	next    http.RoundTripper
+	observe Observer
+}
+
+func (o *observing) RoundTrip(r *http.Request) (*http.Response, error) {
+	next := o.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	start := time.Now()
+	resp, err := next.RoundTrip(r)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	o.observe(r.Method, status, time.Since(start))
+	return resp, err
+}
+
+// ErrNotFound says a server or network does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ServerIDByName finds the one server named exactly name.
+func (c *Client) ServerIDByName(ctx context.Context, name string) (string, error) {
+	page, err := servers.List(c.compute, servers.ListOpts{Name: "^" + regexp.QuoteMeta(name) + "$"}).AllPages(ctx)
+	if err != nil {
+		return "", fmt.Errorf("finding server %s: %w", name, err)
+	}
+	list, err := servers.ExtractServers(page)
+	if err != nil {
+		return "", err
+	}
+	var ids []string
+	for _, s := range list {
+		if s.Name == name {
+			ids = append(ids, s.ID)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return "", fmt.Errorf("server %s: %w", name, ErrNotFound)
+	case 1:
+		return ids[0], nil
+	}
+	return "", fmt.Errorf("%d servers are named %s; set the node's provider ID to choose", len(ids), name)
+}
+
+// ResolveNetwork finds the pod network: by id or name, or else as the
+// network of the subnet with cidr.
+func (c *Client) ResolveNetwork(ctx context.Context, idOrName, cidr string) (string, error) {
+	if idOrName != "" {
+		for _, opts := range []networks.ListOpts{{ID: idOrName}, {Name: idOrName}} {
+			page, err := networks.List(c.network, opts).AllPages(ctx)
+			if err != nil {
+				return "", fmt.Errorf("finding network %s: %w", idOrName, err)
+			}
+			list, _ := networks.ExtractNetworks(page)
+			if len(list) == 1 {
+				return list[0].ID, nil
+			}
+			if len(list) > 1 {
+				return "", fmt.Errorf("%d networks are named %s; give the pod network's id", len(list), idOrName)
+			}
+		}
+		return "", fmt.Errorf("network %s: %w", idOrName, ErrNotFound)
+	}
+	page, err := subnets.List(c.network, subnets.ListOpts{CIDR: cidr}).AllPages(ctx)
+	if err != nil {
+		return "", fmt.Errorf("finding the subnet %s: %w", cidr, err)
+	}
+	list, _ := subnets.ExtractSubnets(page)
+	nets := map[string]bool{}
+	for _, s := range list {
+		nets[s.NetworkID] = true
+	}
+	if len(nets) != 1 {
+		return "", fmt.Errorf("%d networks have a subnet %s, want exactly one: %w", len(nets), cidr, ErrNotFound)
+	}
+	for id := range nets {
+		return id, nil
+	}
+	return "", nil
+}
+
+// PortRef is a Neutron port and the server it belongs to.
+type PortRef struct {
+	ID       string
+	DeviceID string
+}
+
+// NetworkPorts calls fn with every port of a network, a page at a time.
+func (c *Client) NetworkPorts(ctx context.Context, networkID string, fn func([]PortRef) error) error {
+	return ports.List(c.network, ports.ListOpts{NetworkID: networkID, Limit: c.PageSize}).EachPage(ctx,
+		func(_ context.Context, page pagination.Page) (bool, error) {
+			list, err := ports.ExtractPorts(page)
+			if err != nil {
+				return false, err
+			}
+			refs := make([]PortRef, len(list))
+			for i, p := range list {
+				refs[i] = PortRef{ID: p.ID, DeviceID: p.DeviceID}
+			}
+			return true, fn(refs)
+		})
+}
+
+// ServerPorts returns a server's ports on a network.
+func (c *Client) ServerPorts(ctx context.Context, serverID, networkID string) ([]PortRef, error) {
+	page, err := ports.List(c.network, ports.ListOpts{DeviceID: serverID, NetworkID: networkID}).AllPages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing the ports of server %s: %w", serverID, err)
+	}
+	list, err := ports.ExtractPorts(page)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]PortRef, len(list))
+	for i, p := range list {
+		refs[i] = PortRef{ID: p.ID, DeviceID: p.DeviceID}
+	}
+	return refs, nil
+}
