@@ -1,0 +1,133 @@
+// Package porttagger is the epks-port-tagger command line: flags, the
+// controller-runtime manager with leader election, metrics and health
+// probes, and the tagger's controller.
+package porttagger
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/epks/epks/pkg/tagger"
+)
+
+// Version is set at build time.
+var Version = "v0.1.0-dev"
+
+type flags struct {
+	config, cloudConfig, kubeconfig string
+	leaderElect                     bool
+	leaderNamespace, leaderID       string
+	leaseDuration, renewDeadline    time.Duration
+	retryPeriod                     time.Duration
+	metricsAddress, probeAddress    string
+	version                         bool
+}
+
+// Main runs the tagger until ctx ends. It returns 2 for bad flags or
+// configuration, 1 when it fails.
+func Main(ctx context.Context, args []string, errOut io.Writer) int {
+	fs := flag.NewFlagSet("epks-port-tagger", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	var f flags
+	fs.StringVar(&f.config, "config", "/etc/epks-port-tagger/config.yaml", "configuration file (cluster name, NSX managers, pod network)")
+	fs.StringVar(&f.cloudConfig, "cloud-config", "/etc/config/cloud.conf", "cloud.conf with the OpenStack credentials")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig; empty: in-cluster configuration")
+	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader, so that one of several replicas tags at a time")
+	fs.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease [the pod's namespace]")
+	fs.StringVar(&f.leaderID, "leader-election-id", "epks-port-tagger", "name of the leader election Lease")
+	fs.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's lease lasts without renewal")
+	fs.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader tries to renew before giving up")
+	fs.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often candidates try to become leader")
+	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables)")
+	fs.StringVar(&f.probeAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	fs.BoolVar(&f.version, "version", false, "print the version and exit")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(errOut, `epks-port-tagger tags the NSX port of each node's pod NIC with ncp/node_name=<node> and
+ncp/cluster=<cluster>, so that NCP finds the nodes' container networks. It reads its
+configuration from the epks-addons chart's ConfigMap, NSX credentials from the NSX Secret and
+OpenStack credentials from cloud.conf.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if f.version {
+		fmt.Fprintln(errOut, "epks-port-tagger", Version)
+		return 0
+	}
+	logger := zap.New(zap.UseFlagOptions(&zapOpts))
+	ctrl.SetLogger(logger)
+	cfg, err := tagger.LoadConfig(f.config)
+	if err != nil {
+		fmt.Fprintln(errOut, "Error:", err)
+		return 2
+	}
+	if err := run(ctx, f, cfg); err != nil {
+		logger.Error(err, "epks-port-tagger failed")
+		return 1
+	}
+	return 0
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		return rest.InClusterConfig()
+	}
+	return clientcmd.BuildConfigFromFlags("", kubeconfig)
+}
+
+func run(ctx context.Context, f flags, cfg *tagger.Config) error {
+	rc, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return fmt.Errorf("Kubernetes client configuration: %w", err)
+	}
+	rc.UserAgent = "epks-port-tagger/" + Version
+	mgr, err := ctrl.NewManager(rc, ctrl.Options{
+		LeaderElection:                f.leaderElect,
+		LeaderElectionID:              f.leaderID,
+		LeaderElectionNamespace:       f.leaderNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &f.leaseDuration,
+		RenewDeadline:                 &f.renewDeadline,
+		RetryPeriod:                   &f.retryPeriod,
+		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddress},
+		HealthProbeBindAddress:        f.probeAddress,
+		// Managed fields are large and unused: keep thousands of nodes small.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+	})
+	if err != nil {
+		return fmt.Errorf("creating the controller manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	// A standby replica is ready: it waits to lead. Readiness tells only
+	// that the process serves.
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := tagger.Setup(ctx, mgr, tagger.Options{Config: cfg, CloudConfig: f.cloudConfig}); err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}

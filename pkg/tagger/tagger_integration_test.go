@@ -1,0 +1,469 @@
+//go:build integration
+
+package tagger_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/epks/epks/pkg/cloudconf"
+	"github.com/epks/epks/pkg/localcluster"
+	"github.com/epks/epks/pkg/localcluster/clustertest"
+	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/pkg/sim/fault"
+	"github.com/epks/epks/pkg/sim/model"
+)
+
+// env is a local control plane, a simulated cloud with the same node
+// names, and the files a tagger reads.
+type env struct {
+	t       *testing.T
+	cluster *clustertest.Cluster
+	sim     *sim.Server
+	dir     string
+	bin     string
+}
+
+func newEnv(t *testing.T, api string) *env {
+	t.Helper()
+	c := clustertest.Start(t, localcluster.Options{})
+	s, err := sim.New(sim.Options{Transition: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	e := &env{t: t, cluster: c, sim: s, dir: t.TempDir()}
+	user, password := s.NSXCredentials()
+	creds := filepath.Join(e.dir, "nsx")
+	must(t, os.MkdirAll(creds, 0o700))
+	must(t, os.WriteFile(filepath.Join(creds, "username"), []byte(user), 0o600))
+	must(t, os.WriteFile(filepath.Join(creds, "password"), []byte(password), 0o600))
+	must(t, os.WriteFile(filepath.Join(creds, "ca.crt"), s.CACertPEM(), 0o600))
+	must(t, os.WriteFile(filepath.Join(e.dir, "config.yaml"), []byte(fmt.Sprintf(`clusterName: k8scluster
+nsx:
+  managers: [%q]
+  apiMode: %s
+  credentialsDir: %s
+  rateLimit: 80
+  maxConcurrency: 10
+podNetwork: k8scluster-pod
+resyncPeriod: 3s
+`, s.NSXAddress(), api, creds)), 0o600))
+	conf := cloudconf.Config{Global: cloudconf.Global{AuthURL: s.URL(sim.Keystone), Username: "admin", Password: "viosim-password",
+		UserDomainID: "default", TenantID: s.Seeded.Project.ID, TenantDomainID: "default", Region: "RegionOne",
+		CAFile: filepath.Join(creds, "ca.crt")}}
+	must(t, os.WriteFile(filepath.Join(e.dir, "cloud.conf"), []byte(conf.Render()), 0o600))
+	e.bin = buildTagger(t)
+	return e
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// buildTagger builds epks-port-tagger once per test binary.
+func buildTagger(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "epks-tagger-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "epks-port-tagger")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/epks/epks/cmd/epks-port-tagger").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("building the tagger: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// tagger is a running tagger process.
+type tagger struct {
+	cmd     *exec.Cmd
+	log     *syncBuffer
+	metrics string
+	done    chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startTagger runs the tagger binary as the chart runs it, with short
+// leader election times.
+func (e *env) startTagger() *tagger {
+	t := e.t
+	metrics := freePort(t)
+	cmd := exec.Command(e.bin,
+		"--kubeconfig", e.cluster.Kubeconfig(), "--config", filepath.Join(e.dir, "config.yaml"),
+		"--cloud-config", filepath.Join(e.dir, "cloud.conf"), "--leader-election-namespace", "kube-system",
+		"--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "2s", "--leader-elect-retry-period", "500ms",
+		"--metrics-bind-address", metrics, "--health-probe-bind-address", freePort(t))
+	log := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	must(t, cmd.Start())
+	tg := &tagger{cmd: cmd, log: log, metrics: metrics, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(tg.done) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-tg.done
+		if t.Failed() {
+			t.Logf("tagger pid %d log:\n%s", cmd.Process.Pid, lastLines(log.String(), 40))
+		}
+	})
+	return tg
+}
+
+// metricValue reads an unlabelled metric from Prometheus text output.
+func metricValue(text, name string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	return -1
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (tg *tagger) leads() bool {
+	return strings.Contains(strings.ToLower(tg.log.String()), "successfully acquired lease")
+}
+
+// podPort returns the NSX port info of a server's pod NIC.
+func (e *env) podPort(api model.PortAPI, serverID string) sim.NSXPortInfo {
+	pod := e.sim.Seeded.Networks["k8scluster-pod"].ID
+	for _, p := range e.sim.World.PortsOfDevice(serverID) {
+		if p.NetworkID != pod {
+			continue
+		}
+		for _, info := range e.sim.NSXPorts(api) {
+			if info.AttachmentID == p.ID {
+				return info
+			}
+		}
+	}
+	e.t.Fatalf("server %s has no pod NSX port", serverID)
+	return sim.NSXPortInfo{}
+}
+
+// scopes counts the tags of a scope and returns the last value.
+func scopes(tags []model.Tag, scope string) (int, string) {
+	n, v := 0, ""
+	for _, t := range tags {
+		if t.Scope == scope {
+			n++
+			v = t.Tag
+		}
+	}
+	return n, v
+}
+
+// tagged reports whether a server's pod port carries exactly one
+// ncp/node_name=node and one ncp/cluster=cluster.
+func (e *env) tagged(api model.PortAPI, serverID, node, cluster string) bool {
+	p := e.podPort(api, serverID)
+	n1, v1 := scopes(p.Tags, "ncp/node_name")
+	n2, v2 := scopes(p.Tags, "ncp/cluster")
+	return n1 == 1 && v1 == node && n2 == 1 && v2 == cluster
+}
+
+func (e *env) untagged(api model.PortAPI, serverID string) bool {
+	p := e.podPort(api, serverID)
+	n1, _ := scopes(p.Tags, "ncp/node_name")
+	n2, _ := scopes(p.Tags, "ncp/cluster")
+	return n1 == 0 && n2 == 0
+}
+
+func (e *env) eventually(what string, timeout time.Duration, cond func() bool) {
+	e.t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		return cond(), nil
+	})
+	if err != nil {
+		e.t.Fatalf("%s: not within %s", what, timeout)
+	}
+}
+
+func (e *env) server(name string) model.Server {
+	s, ok := e.sim.ServerByName(name)
+	if !ok {
+		e.t.Fatalf("no server %s", name)
+	}
+	return s
+}
+
+func (e *env) createNode(name, providerID string) {
+	e.t.Helper()
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.NodeSpec{ProviderID: providerID}}
+	if _, err := e.cluster.Client.CoreV1().Nodes().Create(context.Background(), n, metav1.CreateOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) deleteNode(name string) {
+	e.t.Helper()
+	if err := e.cluster.Client.CoreV1().Nodes().Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func TestTaggerManagerAPI(t *testing.T) {
+	e := newEnv(t, "manager")
+	api := model.ManagerAPI
+	first := e.startTagger()
+	nodes := []string{"k8scluster-master-0", "k8scluster-minion-0", "k8scluster-minion-1"}
+
+	t.Run("existing nodes are tagged, nothing else changes", func(t *testing.T) {
+		e.eventually("every node tagged", 30*time.Second, func() bool {
+			for _, n := range nodes {
+				if !e.tagged(api, e.server(n).ID, n, "k8scluster") {
+					return false
+				}
+			}
+			return true
+		})
+		for _, n := range nodes {
+			p := e.podPort(api, e.server(n).ID)
+			if c, _ := scopes(p.Tags, "os-instance-uuid"); c != 1 {
+				t.Errorf("%s: VIO's tags were not kept: %v", n, p.Tags)
+			}
+			// The management NIC's port is not the pod network's.
+			for _, info := range e.sim.NSXPorts(api) {
+				if info.ServerID == e.server(n).ID && info.ID != p.ID {
+					if c, _ := scopes(info.Tags, "ncp/node_name"); c != 0 {
+						t.Errorf("%s: the management port was tagged", n)
+					}
+				}
+			}
+		}
+		if !first.leads() {
+			t.Error("the only replica did not lead")
+		}
+	})
+
+	t.Run("unknown fields survive", func(t *testing.T) {
+		id := e.podPort(api, e.server("k8scluster-minion-1").ID).ID
+		body, _ := e.sim.World.GetPort(api, id)
+		body["vendor_field"] = map[string]any{"kept": true}
+		body["tags"] = []any{} // and our tags removed out of band
+		if _, err := e.sim.World.UpdateNSXPort(api, id, body, "someone", true); err != nil {
+			t.Fatal(err)
+		}
+		e.eventually("tags restored within a resync period", 10*time.Second, func() bool {
+			return e.tagged(api, e.server("k8scluster-minion-1").ID, "k8scluster-minion-1", "k8scluster")
+		})
+		after, _ := e.sim.World.GetPort(api, id)
+		if after["vendor_field"] == nil {
+			t.Error("a field the tagger does not know was lost")
+		}
+	})
+
+	t.Run("node added", func(t *testing.T) {
+		srv, err := e.sim.AddServer("k8scluster-minion-2", "k8scluster-mgmt", "k8scluster-pod")
+		must(t, err)
+		e.createNode("k8scluster-minion-2", "openstack:///"+srv.ID)
+		e.eventually("the new node tagged", 15*time.Second, func() bool {
+			return e.tagged(api, srv.ID, "k8scluster-minion-2", "k8scluster")
+		})
+	})
+
+	t.Run("node renamed", func(t *testing.T) {
+		srv := e.server("k8scluster-minion-2")
+		e.deleteNode("k8scluster-minion-2")
+		e.createNode("k8scluster-renamed", "openstack://RegionOne/"+srv.ID)
+		e.eventually("the port tagged with the new name", 15*time.Second, func() bool {
+			return e.tagged(api, srv.ID, "k8scluster-renamed", "k8scluster")
+		})
+	})
+
+	t.Run("node deleted", func(t *testing.T) {
+		srv := e.server("k8scluster-minion-2")
+		e.deleteNode("k8scluster-renamed")
+		e.eventually("the deleted node's port untagged", 15*time.Second, func() bool { return e.untagged(api, srv.ID) })
+	})
+
+	t.Run("a node without a server gets an event", func(t *testing.T) {
+		e.createNode("k8scluster-ghost", "")
+		e.eventually("a ServerNotFound event", 15*time.Second, func() bool {
+			evs, err := e.cluster.Client.CoreV1().Events("").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=k8scluster-ghost"})
+			if err != nil {
+				return false
+			}
+			for _, ev := range evs.Items {
+				if ev.Reason == "ServerNotFound" && ev.Type == corev1.EventTypeWarning {
+					return true
+				}
+			}
+			return false
+		})
+		e.deleteNode("k8scluster-ghost")
+	})
+
+	t.Run("NSX faults converge", func(t *testing.T) {
+		for _, r := range []fault.Rule{
+			{Service: sim.NSX, Method: http.MethodPut, Status: 503, Count: 3},
+			{Service: sim.NSX, Method: http.MethodPut, Status: 503, Probability: 0.2},
+			{Service: sim.NSX, Status: 429, Count: 15},
+			{Service: sim.NSX, Method: http.MethodPut, Drop: true, Count: 2},
+		} {
+			if _, err := e.sim.Faults.Add(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.sim.NSXManager.SetRevisionRace(0.5)
+		defer func() { e.sim.Faults.Clear(); e.sim.NSXManager.SetRevisionRace(0) }()
+		var added []string
+		for i := 3; i < 8; i++ {
+			name := fmt.Sprintf("k8scluster-minion-%d", i)
+			srv, err := e.sim.AddServer(name, "k8scluster-mgmt", "k8scluster-pod")
+			must(t, err)
+			e.createNode(name, "openstack:///"+srv.ID)
+			added = append(added, name)
+		}
+		e.eventually("every node tagged despite 5xx, 429 and revision races", 60*time.Second, func() bool {
+			for _, n := range append(nodes, added...) {
+				if !e.tagged(api, e.server(n).ID, n, "k8scluster") {
+					return false
+				}
+			}
+			return true
+		})
+		if e.sim.RequestCounts()["nsx status 412"] == 0 || e.sim.RequestCounts()["nsx status 503"] == 0 {
+			t.Errorf("the faults did not happen: %v", e.sim.RequestCounts())
+		}
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		resp, err := http.Get("http://" + first.metrics + "/metrics")
+		must(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if metricValue(string(body), "epks_port_tagger_ports_untagged_total") < 1 {
+			t.Error("no untagged port counted")
+		}
+		if metricValue(string(body), "epks_port_tagger_ports_tagged_total") < 3 {
+			t.Error("fewer tagged ports counted than nodes")
+		}
+		for _, want := range []string{
+			`epks_port_tagger_api_requests_total{api="nsx",status="200",verb="PUT"}`, "controller_runtime_reconcile_time_seconds"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+		if strings.Contains(string(body), "viosim-nsx-password") || strings.Contains(first.log.String(), "viosim-nsx-password") ||
+			strings.Contains(first.log.String(), "viosim-password") {
+			t.Error("a password reached the metrics or the log")
+		}
+	})
+
+	t.Run("leader killed", func(t *testing.T) {
+		second := e.startTagger()
+		time.Sleep(2 * time.Second)
+		if second.leads() {
+			t.Fatal("two leaders")
+		}
+		_ = syscall.Kill(-first.cmd.Process.Pid, syscall.SIGKILL)
+		e.eventually("the standby takes over", 20*time.Second, second.leads)
+		srv, err := e.sim.AddServer("k8scluster-minion-9", "k8scluster-mgmt", "k8scluster-pod")
+		must(t, err)
+		e.createNode("k8scluster-minion-9", "")
+		e.eventually("the new leader tags a new node (found by name)", 20*time.Second, func() bool {
+			return e.tagged(api, srv.ID, "k8scluster-minion-9", "k8scluster")
+		})
+	})
+}
+
+func TestTaggerPolicyAPI(t *testing.T) {
+	e := newEnv(t, "policy")
+	e.startTagger()
+	for _, n := range []string{"k8scluster-master-0", "k8scluster-minion-0", "k8scluster-minion-1"} {
+		e.eventually(n+" tagged through the Policy API", 30*time.Second, func() bool {
+			return e.tagged(model.PolicyAPI, e.server(n).ID, n, "k8scluster")
+		})
+	}
+}
+
+func TestTaggerBadConfig(t *testing.T) {
+	bin := buildTagger(t)
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("nsx:\n  apiMode: simplified\n  rateLimit: 500\n"), 0o600))
+	out, err := exec.Command(bin, "--config", filepath.Join(dir, "config.yaml")).CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, out)
+	}
+	for _, want := range []string{"clusterName is required", "nsx.managers is required", `nsx.apiMode "simplified"`, "nsx.rateLimit 500", "podNetwork or podNetworkCIDR"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
