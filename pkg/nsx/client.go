@@ -191,6 +191,10 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 			if out == nil || len(respBody) == 0 {
 				return nil
 			}
+			if raw, ok := out.(*json.RawMessage); ok {
+				*raw = append((*raw)[:0], respBody...)
+				return nil
+			}
 			dec := json.NewDecoder(bytes.NewReader(respBody))
 			dec.UseNumber()
 			if err := dec.Decode(out); err != nil {

@@ -2,6 +2,7 @@ package nsx_test
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
@@ -96,14 +97,20 @@ func TestManagerPorts(t *testing.T) {
 	// Update keeps unknown fields and bumps the revision; a stale write is
 	// recognized.
 	p := all[0]
-	p.Raw["future_field"] = "kept"
+	obj, err := p.Object()
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj["future_field"] = "kept"
+	p.Raw, _ = json.Marshal(obj)
 	p.Tags, _ = nsx.SetScopes(p.Tags, map[string]string{"ncp/cluster": "k8scluster"})
 	updated, err := ports.Update(ctx, scope, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if nsx.Revision(updated.Raw) != nsx.Revision(p.Raw)+1 || updated.Raw["future_field"] != "kept" {
-		t.Errorf("after update: %v", updated.Raw)
+	back, _ := updated.Object()
+	if updated.Revision != p.Revision+1 || back["future_field"] != "kept" {
+		t.Errorf("after update: %s", updated.Raw)
 	}
 	if _, err := ports.Update(ctx, scope, p); !nsx.IsStaleRevision(err) {
 		t.Fatalf("a stale write: %v", err)

@@ -1,6 +1,7 @@
 package nsx
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,13 +11,57 @@ import (
 )
 
 // Port is an NSX port of a Neutron port: a Manager API logical port or a
-// Policy API segment port. Raw is the object exactly as NSX returned it;
-// writes send Raw back with only the tags changed.
+// Policy API segment port. Raw is the object exactly as NSX returned it,
+// kept as bytes (a fraction of the memory of a decoded map, for thousands of
+// ports); writes send Raw back with only the tags changed.
 type Port struct {
 	ID           string
 	AttachmentID string // the Neutron port id
+	Revision     int64
 	Tags         []Tag
-	Raw          map[string]any
+	Raw          json.RawMessage
+}
+
+// portFields are the fields of a port the tagger reads.
+type portFields struct {
+	ID         string      `json:"id"`
+	Revision   json.Number `json:"_revision"`
+	Tags       []Tag       `json:"tags"`
+	Attachment *struct {
+		ID string `json:"id"`
+	} `json:"attachment"`
+}
+
+// ParsePort reads a port from NSX's JSON.
+func ParsePort(raw json.RawMessage) (Port, error) {
+	var f portFields
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return Port{}, fmt.Errorf("decoding NSX port: %w", err)
+	}
+	p := Port{ID: f.ID, Tags: f.Tags, Raw: raw, Revision: -1}
+	if p.Tags == nil {
+		p.Tags = []Tag{}
+	}
+	if f.Attachment != nil {
+		p.AttachmentID = f.Attachment.ID
+	}
+	if f.Revision != "" {
+		if n, err := f.Revision.Int64(); err == nil {
+			p.Revision = n
+		}
+	}
+	return p, nil
+}
+
+// Object decodes the port's JSON.
+func (p Port) Object() (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(p.Raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decoding NSX port %s: %w", p.ID, err)
+	}
+	return m, nil
 }
 
 // Ports reads and writes the ports of one network in one NSX API.
@@ -53,28 +98,19 @@ func NewPorts(c *Client, mode string) (Ports, error) {
 }
 
 type listResult struct {
-	Results     []map[string]any `json:"results"`
-	Cursor      string           `json:"cursor"`
-	ResultCount int              `json:"result_count"`
+	Results     []json.RawMessage `json:"results"`
+	Cursor      string            `json:"cursor"`
+	ResultCount int               `json:"result_count"`
 }
 
-func toPort(raw map[string]any) Port {
-	p := Port{Raw: raw, Tags: TagsOf(raw)}
-	p.ID, _ = raw["id"].(string)
-	if att, ok := raw["attachment"].(map[string]any); ok {
-		p.AttachmentID, _ = att["id"].(string)
+// body is p.Raw with p.Tags: every other field exactly as NSX sent it.
+func (p Port) body() (map[string]any, error) {
+	m, err := p.Object()
+	if err != nil {
+		return nil, err
 	}
-	return p
-}
-
-// body is p.Raw with p.Tags.
-func (p Port) body() map[string]any {
-	out := make(map[string]any, len(p.Raw))
-	for k, v := range p.Raw {
-		out[k] = v
-	}
-	out["tags"] = TagsJSON(p.Tags)
-	return out
+	m["tags"] = TagsJSON(p.Tags)
+	return m, nil
 }
 
 // listPages follows cursors from path.
@@ -87,7 +123,11 @@ func (c *Client) listPages(ctx context.Context, path string, q url.Values, fn fu
 		}
 		page := make([]Port, 0, len(res.Results))
 		for _, r := range res.Results {
-			page = append(page, toPort(r))
+			p, err := ParsePort(r)
+			if err != nil {
+				return err
+			}
+			page = append(page, p)
 		}
 		if err := fn(page); err != nil {
 			return err
@@ -106,18 +146,28 @@ func (m *managerPorts) Scope(ctx context.Context, networkID string) (string, err
 	var res listResult
 	q := url.Values{"query": {fmt.Sprintf("resource_type:LogicalSwitch AND tags.scope:os-neutron-net-id AND tags.tag:%s", networkID)}}
 	if err := m.c.Do(ctx, http.MethodGet, "/api/v1/search/query?"+q.Encode(), nil, &res); err == nil && len(res.Results) == 1 {
-		if id, ok := res.Results[0]["id"].(string); ok {
-			return id, nil
+		var obj struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(res.Results[0], &obj) == nil && obj.ID != "" {
+			return obj.ID, nil
 		}
 	}
 	// Older Managers answer search slowly or not at all for switches:
 	// look through the switches.
 	var found string
-	err := m.c.listPagesRaw(ctx, "/api/v1/logical-switches", url.Values{}, func(objs []map[string]any) error {
+	err := m.c.listPagesRaw(ctx, "/api/v1/logical-switches", url.Values{}, func(objs []json.RawMessage) error {
 		for _, o := range objs {
-			for _, t := range TagsOf(o) {
+			var sw struct {
+				ID   string `json:"id"`
+				Tags []Tag  `json:"tags"`
+			}
+			if json.Unmarshal(o, &sw) != nil {
+				continue
+			}
+			for _, t := range sw.Tags {
 				if t.Scope == "os-neutron-net-id" && t.Tag == networkID {
-					found, _ = o["id"].(string)
+					found = sw.ID
 				}
 			}
 		}
@@ -145,24 +195,32 @@ func (m *managerPorts) ByAttachment(ctx context.Context, scope, neutronPortID st
 	if len(res.Results) == 0 {
 		return nil, nil
 	}
-	p := toPort(res.Results[0])
+	p, err := ParsePort(res.Results[0])
+	if err != nil {
+		return nil, err
+	}
 	return &p, nil
 }
 
 func (m *managerPorts) Get(ctx context.Context, _, id string) (Port, error) {
-	var raw map[string]any
-	if err := m.c.Do(ctx, http.MethodGet, "/api/v1/logical-ports/"+url.PathEscape(id), nil, &raw); err != nil {
-		return Port{}, err
-	}
-	return toPort(raw), nil
+	return m.c.port(ctx, http.MethodGet, "/api/v1/logical-ports/"+url.PathEscape(id), nil)
 }
 
 func (m *managerPorts) Update(ctx context.Context, _ string, p Port) (Port, error) {
-	var raw map[string]any
-	if err := m.c.Do(ctx, http.MethodPut, "/api/v1/logical-ports/"+url.PathEscape(p.ID), p.body(), &raw); err != nil {
+	body, err := p.body()
+	if err != nil {
 		return Port{}, err
 	}
-	return toPort(raw), nil
+	return m.c.port(ctx, http.MethodPut, "/api/v1/logical-ports/"+url.PathEscape(p.ID), body)
+}
+
+// port sends a request whose answer is a port.
+func (c *Client) port(ctx context.Context, method, path string, body any) (Port, error) {
+	var raw json.RawMessage
+	if err := c.Do(ctx, method, path, body, &raw); err != nil {
+		return Port{}, err
+	}
+	return ParsePort(raw)
 }
 
 type policyPorts struct{ c *Client }
@@ -193,23 +251,19 @@ func (p *policyPorts) ByAttachment(ctx context.Context, scope, neutronPortID str
 }
 
 func (p *policyPorts) Get(ctx context.Context, scope, id string) (Port, error) {
-	var raw map[string]any
-	if err := p.c.Do(ctx, http.MethodGet, segmentPath(scope)+"/"+url.PathEscape(id), nil, &raw); err != nil {
-		return Port{}, err
-	}
-	return toPort(raw), nil
+	return p.c.port(ctx, http.MethodGet, segmentPath(scope)+"/"+url.PathEscape(id), nil)
 }
 
 func (p *policyPorts) Update(ctx context.Context, scope string, port Port) (Port, error) {
-	var raw map[string]any
-	if err := p.c.Do(ctx, http.MethodPut, segmentPath(scope)+"/"+url.PathEscape(port.ID), port.body(), &raw); err != nil {
+	body, err := port.body()
+	if err != nil {
 		return Port{}, err
 	}
-	return toPort(raw), nil
+	return p.c.port(ctx, http.MethodPut, segmentPath(scope)+"/"+url.PathEscape(port.ID), body)
 }
 
 // listPagesRaw follows cursors of any list.
-func (c *Client) listPagesRaw(ctx context.Context, path string, q url.Values, fn func([]map[string]any) error) error {
+func (c *Client) listPagesRaw(ctx context.Context, path string, q url.Values, fn func([]json.RawMessage) error) error {
 	q.Set("page_size", strconv.Itoa(c.cfg.PageSize))
 	for {
 		var res listResult
@@ -224,18 +278,4 @@ func (c *Client) listPagesRaw(ctx context.Context, path string, q url.Values, fn
 		}
 		q.Set("cursor", res.Cursor)
 	}
-}
-
-// Revision is the _revision of a raw object.
-func Revision(raw map[string]any) int64 {
-	switch v := raw["_revision"].(type) {
-	case json.Number:
-		n, _ := v.Int64()
-		return n
-	case float64:
-		return int64(v)
-	case int64:
-		return v
-	}
-	return -1
 }

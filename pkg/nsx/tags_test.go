@@ -1,7 +1,9 @@
 package nsx
 
 import (
+	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -48,14 +50,21 @@ func TestRemoveScopes(t *testing.T) {
 }
 
 func TestRoundTripKeepsRaw(t *testing.T) {
-	raw := map[string]any{"id": "x", "future": map[string]any{"a": 1.0}, "tags": []any{map[string]any{"scope": "s", "tag": "t"}}}
-	p := toPort(raw)
-	p.Tags, _ = SetScopes(p.Tags, map[string]string{"ncp/cluster": "c"})
-	b := p.body()
-	if !reflect.DeepEqual(b["future"], raw["future"]) || len(b["tags"].([]any)) != 2 {
-		t.Errorf("body %v", b)
+	raw := []byte(`{"id":"x","_revision":7,"attachment":{"id":"a"},"future":{"a":1,"big":12345678901234567890},"tags":[{"scope":"s","tag":"t"}]}`)
+	p, err := ParsePort(raw)
+	if err != nil || p.ID != "x" || p.AttachmentID != "a" || p.Revision != 7 || len(p.Tags) != 1 {
+		t.Fatalf("ParsePort = %+v, %v", p, err)
 	}
-	if len(raw["tags"].([]any)) != 1 {
-		t.Error("body changed the raw object it came from")
+	p.Tags, _ = SetScopes(p.Tags, map[string]string{"ncp/cluster": "c"})
+	b, err := p.body()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(b)
+	if !strings.Contains(string(out), `"big":12345678901234567890`) || !strings.Contains(string(out), `"_revision":7`) {
+		t.Errorf("numbers changed on the round trip: %s", out)
+	}
+	if len(b["tags"].([]any)) != 2 {
+		t.Errorf("tags %v", b["tags"])
 	}
 }
