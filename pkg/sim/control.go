@@ -206,12 +206,14 @@ func (s *Server) ctlLimits(w http.ResponseWriter, r *http.Request) {
 func (s *Server) ctlRace(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Probability float64 `json:"probability"`
+		Writes      int     `json:"writes"`
 	}
-	if err := api.ReadJSON(r, &req); err != nil || req.Probability < 0 || req.Probability > 1 {
-		ctlError(w, http.StatusBadRequest, fmt.Errorf("give {\"probability\": 0..1}"))
+	if err := api.ReadJSON(r, &req); err != nil || req.Probability < 0 || req.Probability > 1 || req.Writes < 0 {
+		ctlError(w, http.StatusBadRequest, fmt.Errorf("give {\"probability\": 0..1} and/or {\"writes\": n >= 0}"))
 		return
 	}
 	s.NSXManager.SetRevisionRace(req.Probability)
+	s.NSXManager.RaceWrites(req.Writes)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -313,3 +313,19 @@ func TestNSXRevisionRace(t *testing.T) {
 		t.Fatalf("write without the race: %d", resp.StatusCode)
 	}
 }
+
+// TestNSXRacedWrites refuses exactly the next n writes as a concurrent
+// writer would make them stale, then lets writes through.
+func TestNSXRacedWrites(t *testing.T) {
+	s := start(t, sim.Options{})
+	id := s.World.NSXPortIDs(model.ManagerAPI)[0]
+	s.NSXManager.RaceWrites(2)
+	overwrite := map[string]string{"X-Allow-Overwrite": "true"}
+	for i, want := range []int{http.StatusPreconditionFailed, http.StatusPreconditionFailed, http.StatusOK, http.StatusOK} {
+		_, port := raw(t, s, http.MethodGet, "/api/v1/logical-ports/"+id, nil, nil)
+		resp, _ := raw(t, s, http.MethodPut, "/api/v1/logical-ports/"+id, port, overwrite)
+		if resp.StatusCode != want {
+			t.Errorf("write %d after a fresh read: %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
+}

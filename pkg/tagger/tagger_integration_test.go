@@ -33,7 +33,7 @@ import (
 // env is a local control plane, a simulated cloud with the same node
 // names, and the files a tagger reads.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	cluster *clustertest.Cluster
 	sim     *sim.Server
 	dir     string
@@ -41,9 +41,15 @@ type env struct {
 }
 
 func newEnv(t *testing.T, api string) *env {
+	return newEnvWith(t, api, localcluster.Options{}, nil, "3s", 80)
+}
+
+// newEnvWith starts the environment with a cluster, a seed, a resync period
+// and an NSX rate limit of its own.
+func newEnvWith(t testing.TB, api string, clusterOpts localcluster.Options, seed *model.Seed, resync string, rateLimit float64) *env {
 	t.Helper()
-	c := clustertest.Start(t, localcluster.Options{})
-	s, err := sim.New(sim.Options{Transition: 10 * time.Millisecond})
+	c := clustertest.Start(t, clusterOpts)
+	s, err := sim.New(sim.Options{Transition: 10 * time.Millisecond, Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +69,11 @@ nsx:
   managers: [%q]
   apiMode: %s
   credentialsDir: %s
-  rateLimit: 80
+  rateLimit: %v
   maxConcurrency: 10
 podNetwork: k8scluster-pod
-resyncPeriod: 3s
-`, s.NSXAddress(), api, creds)), 0o600))
+resyncPeriod: %s
+`, s.NSXAddress(), api, creds, rateLimit, resync)), 0o600))
 	conf := cloudconf.Config{Global: cloudconf.Global{AuthURL: s.URL(sim.Keystone), Username: "admin", Password: "viosim-password",
 		UserDomainID: "default", TenantID: s.Seeded.Project.ID, TenantDomainID: "default", Region: "RegionOne",
 		CAFile: filepath.Join(creds, "ca.crt")}}
@@ -76,7 +82,7 @@ resyncPeriod: 3s
 	return e
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +96,7 @@ var (
 )
 
 // buildTagger builds epks-port-tagger once per test binary.
-func buildTagger(t *testing.T) string {
+func buildTagger(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "epks-tagger-bin")
@@ -135,7 +141,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -376,8 +382,10 @@ func TestTaggerManagerAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Random races on reads, and three writes that certainly meet one.
 		e.sim.NSXManager.SetRevisionRace(0.5)
-		defer func() { e.sim.Faults.Clear(); e.sim.NSXManager.SetRevisionRace(0) }()
+		e.sim.NSXManager.RaceWrites(3)
+		defer func() { e.sim.Faults.Clear(); e.sim.NSXManager.SetRevisionRace(0); e.sim.NSXManager.RaceWrites(0) }()
 		var added []string
 		for i := 3; i < 8; i++ {
 			name := fmt.Sprintf("k8scluster-minion-%d", i)
@@ -394,7 +402,7 @@ func TestTaggerManagerAPI(t *testing.T) {
 			}
 			return true
 		})
-		if e.sim.RequestCounts()["nsx status 412"] == 0 || e.sim.RequestCounts()["nsx status 503"] == 0 {
+		if counts := e.sim.RequestCounts(); counts["nsx status 412"] < 3 || counts["nsx status 503"] < 3 || counts["nsx status 429"] < 15 {
 			t.Errorf("the faults did not happen: %v", e.sim.RequestCounts())
 		}
 	})

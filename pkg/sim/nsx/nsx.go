@@ -52,6 +52,10 @@ type Manager struct {
 	// another writer right after, so that the client's next write of it
 	// meets a stale revision.
 	race float64
+	// racedWrites is how many of the next port writes find the port
+	// changed by another writer just before them (412), whatever the
+	// client read.
+	racedWrites int
 }
 
 type session struct {
@@ -112,6 +116,30 @@ func (m *Manager) SetRevisionRace(p float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.race = p
+}
+
+// RaceWrites makes each of the next n port writes (PUT or PATCH) meet a
+// concurrent writer that changed the port just before it: the write is
+// refused with 412, as NSX refuses a stale _revision. Unlike
+// SetRevisionRace it is deterministic: exactly n writes are refused.
+func (m *Manager) RaceWrites(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.racedWrites = n
+}
+
+// raceWrite bumps the revision of a port about to be written when a raced
+// write is due.
+func (m *Manager) raceWrite(a model.PortAPI, id string) {
+	m.mu.Lock()
+	due := m.racedWrites > 0
+	if due {
+		m.racedWrites--
+	}
+	m.mu.Unlock()
+	if due {
+		_ = m.world.BumpRevision(a, id)
+	}
 }
 
 // raced bumps the revisions of ports just read, as the race says.
@@ -380,6 +408,7 @@ func (m *Manager) putPort(a model.PortAPI) http.HandlerFunc {
 				return
 			}
 		}
+		m.raceWrite(a, r.PathValue("id"))
 		out, err := m.world.UpdateNSXPort(a, r.PathValue("id"), body, userOf(r), allowOverwrite(r))
 		if err != nil {
 			api.Error(w, api.NSX, err)
@@ -409,6 +438,7 @@ func (m *Manager) patchPort(w http.ResponseWriter, r *http.Request) {
 	if _, ok := patch["_revision"]; !ok {
 		patch["_revision"] = current["_revision"]
 	}
+	m.raceWrite(model.PolicyAPI, r.PathValue("id"))
 	for k, v := range patch {
 		current[k] = v
 	}
