@@ -40,7 +40,7 @@ func (s *resync) Start(ctx context.Context) error {
 			}
 			continue
 		}
-		logger.V(1).Info("resynced", "ports", s.r.cache.size(), "took", time.Since(start).String())
+		logger.Info("resynced", "ports", s.r.cache.size(), "took", time.Since(start).String())
 		select {
 		case <-ctx.Done():
 			return nil

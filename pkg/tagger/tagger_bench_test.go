@@ -1,0 +1,146 @@
+//go:build integration
+
+package tagger_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/epks/epks/pkg/localcluster"
+	"github.com/epks/epks/pkg/nodename"
+	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/pkg/sim/model"
+)
+
+// benchNodes is how many nodes the benchmark tags; BENCH_NODES overrides it.
+func benchNodes() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_NODES")); err == nil && n > 0 {
+		return n
+	}
+	return 5000
+}
+
+// BenchmarkTagNodes creates thousands of nodes whose servers viosim holds,
+// starts the tagger and measures what it costs to tag them all under NSX's
+// default per-client limit (100 requests/s), then what a resync of the
+// tagged cluster costs. Run it with `make bench`; it reports, per node, NSX
+// calls and writes, the time to converge against the floor N / rate limit,
+// 429s received and the tagger's peak memory.
+func BenchmarkTagNodes(b *testing.B) {
+	n := benchNodes()
+	const nsxLimit = 100.0   // viosim's default, NSX's default
+	const taggerLimit = 90.0 // the tagger's and the chart's default, below NSX's
+	seed := model.ClusterSeed("k8scluster", 0, n)
+	start := time.Now()
+	e := newEnvWith(b, "manager", localcluster.Options{ControlPlaneNodes: 1}, &seed, "30s", taggerLimit)
+	b.Logf("world of %d servers and a local control plane ready in %s", n, time.Since(start).Round(time.Second))
+
+	// The nodes, as the cloud controller manager leaves them: provider IDs set.
+	cfg := *e.cluster.Config
+	cfg.QPS, cfg.Burst = 500, 1000
+	cs := kubernetes.NewForConfigOrDie(&cfg)
+	names := nodename.All("k8scluster", 0, n)
+	var wg sync.WaitGroup
+	work := make(chan string)
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for name := range work {
+				srv := e.server(name)
+				node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.NodeSpec{ProviderID: "openstack:///" + srv.ID}}
+				if _, err := cs.CoreV1().Nodes().Create(context.Background(), node, metav1.CreateOptions{}); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	for _, name := range names {
+		work <- name
+	}
+	close(work)
+	wg.Wait()
+	b.Logf("%d nodes created", n)
+
+	query, _ := model.ParseQuery(`tags.scope:ncp\/cluster AND tags.tag:k8scluster`)
+	tagged := func() int { return len(e.sim.World.SearchPorts(model.ManagerAPI, query)) }
+
+	e.sim.ResetRequestCounts()
+	b.ResetTimer()
+	t0 := time.Now()
+	tg := e.startTagger()
+	for tagged() < n {
+		if time.Since(t0) > 10*time.Minute {
+			b.Fatalf("only %d of %d nodes tagged after 10 minutes", tagged(), n)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	converge := time.Since(t0)
+	b.StopTimer()
+	counts := e.sim.RequestCounts()
+	calls, writes := 0, 0
+	for k, v := range counts {
+		if strings.HasPrefix(k, sim.NSX+" ") && !strings.HasPrefix(k, sim.NSX+" status") {
+			calls += v
+			if strings.HasPrefix(k, sim.NSX+" PUT ") {
+				writes += v
+			}
+		}
+	}
+	throttled := counts[sim.NSX+" status 429"]
+
+	// A resync of the tagged cluster: wait for the next one and count writes.
+	before := e.sim.CountsWithPrefix(sim.NSX + " PUT ")
+	resyncs := strings.Count(tg.log.String(), "resynced")
+	time.Sleep(35 * time.Second)
+	resyncWrites := e.sim.CountsWithPrefix(sim.NSX+" PUT ") - before
+	peak := peakRSS(b, tg.cmd.Process.Pid)
+
+	floorNSX := float64(n) / nsxLimit
+	floorTagger := float64(n) / taggerLimit
+	b.ReportMetric(float64(calls)/float64(n), "nsx-calls/node")
+	b.ReportMetric(float64(writes)/float64(n), "writes/node")
+	b.ReportMetric(converge.Seconds(), "s-to-converge")
+	b.ReportMetric(converge.Seconds()/floorNSX, "x-floor")
+	b.ReportMetric(float64(throttled), "429s")
+	b.ReportMetric(peak/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(float64(resyncWrites), "resync-writes")
+	fmt.Printf(`
+port tagger at scale: %d nodes, NSX limit %.0f/s, tagger limit %.0f/s
+  NSX calls per node      %.3f   (target <= 1.2)
+  writes per node         %.3f   (target <= 1.05)
+  time to converge        %.1fs  = %.2fx the floor %d/%.0f/s = %.1fs  (target <= 1.25x)
+                                  (%.2fx the tagger's own floor %.1fs)
+  429s received           %d     (target 0)
+  tagger peak RSS         %.1f MiB (target < 128)
+  writes on a resync      %d     (target 0; %d resync(s) logged before, %d after)
+`, n, nsxLimit, taggerLimit, float64(calls)/float64(n), float64(writes)/float64(n),
+		converge.Seconds(), converge.Seconds()/floorNSX, n, nsxLimit, floorNSX, converge.Seconds()/floorTagger, floorTagger,
+		throttled, peak/(1<<20), resyncWrites, resyncs, strings.Count(tg.log.String(), "resynced"))
+}
+
+// peakRSS reads a process's peak resident set size (VmHWM) in bytes.
+func peakRSS(b *testing.B, pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb * 1024
+		}
+	}
+	b.Fatal("no VmHWM")
+	return 0
+}
