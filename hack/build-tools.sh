@@ -17,6 +17,8 @@ cpo_ldflags="-X k8s.io/component-base/version.gitVersion=$CLOUD_PROVIDER_OPENSTA
 -X k8s.io/cloud-provider-openstack/pkg/version.Version=$CLOUD_PROVIDER_OPENSTACK_VERSION"
 kwok_ldflags="-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
 helm_ldflags="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+# The CSI sidecars print main.version.
+csi_ldflags() { echo "-X main.version=$1"; }
 
 # name | module dir under hack/tools | package | version | ldflags
 tools=(
@@ -29,6 +31,11 @@ tools=(
   "helm|kubernetes|helm.sh/helm/v3/cmd/helm|$HELM_VERSION|$helm_ldflags"
   "openstack-cloud-controller-manager|kubernetes|k8s.io/cloud-provider-openstack/cmd/openstack-cloud-controller-manager|$CLOUD_PROVIDER_OPENSTACK_VERSION|$cpo_ldflags"
   "cinder-csi-plugin|kubernetes|k8s.io/cloud-provider-openstack/cmd/cinder-csi-plugin|$CLOUD_PROVIDER_OPENSTACK_VERSION|$cpo_ldflags"
+  "csi-provisioner|csi-provisioner|github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner|$EXTERNAL_PROVISIONER_VERSION|$(csi_ldflags "$EXTERNAL_PROVISIONER_VERSION")"
+  "csi-attacher|csi-attacher|github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher|$EXTERNAL_ATTACHER_VERSION|$(csi_ldflags "$EXTERNAL_ATTACHER_VERSION")"
+  "csi-snapshotter|external-snapshotter|github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter|$EXTERNAL_SNAPSHOTTER_VERSION|$(csi_ldflags "$EXTERNAL_SNAPSHOTTER_VERSION")"
+  "snapshot-controller|external-snapshotter|github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller|$EXTERNAL_SNAPSHOTTER_VERSION|$(csi_ldflags "$EXTERNAL_SNAPSHOTTER_VERSION")"
+  "csi-resizer|csi-resizer|github.com/kubernetes-csi/external-resizer/cmd/csi-resizer|$EXTERNAL_RESIZER_VERSION|$(csi_ldflags "$EXTERNAL_RESIZER_VERSION")"
 )
 
 wanted=("$@")

@@ -30,6 +30,11 @@ var versionKey = map[string]string{
 	"helm":                               "HELM_VERSION",
 	"openstack-cloud-controller-manager": "CLOUD_PROVIDER_OPENSTACK_VERSION",
 	"cinder-csi-plugin":                  "CLOUD_PROVIDER_OPENSTACK_VERSION",
+	"csi-provisioner":                    "EXTERNAL_PROVISIONER_VERSION",
+	"csi-attacher":                       "EXTERNAL_ATTACHER_VERSION",
+	"csi-snapshotter":                    "EXTERNAL_SNAPSHOTTER_VERSION",
+	"snapshot-controller":                "EXTERNAL_SNAPSHOTTER_VERSION",
+	"csi-resizer":                        "EXTERNAL_RESIZER_VERSION",
 }
 
 // Versions returns the pinned versions, by key of versions.env.
