@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/epks/epks/pkg/nodename"
+	"github.com/epks/epks/pkg/proc"
 	"github.com/epks/epks/pkg/toolbin"
 )
 
@@ -73,7 +74,7 @@ func (o *Options) defaults() {
 type Cluster struct {
 	opts      Options
 	pki       *pki
-	procs     []*process
+	procs     []*proc.Process
 	apiServer string
 	nodes     []string
 }
@@ -254,16 +255,16 @@ func (c *Cluster) setup() error {
 
 // start runs one component and waits until it is ready or exits.
 func (c *Cluster) start(ctx context.Context, comp component) error {
-	proc, err := startProcess(c.opts.Dir, comp.name, comp.bin, comp.args, c.opts.Detached)
+	p, err := proc.Start(proc.Spec{Name: comp.name, Dir: c.opts.Dir, Path: comp.bin, Args: comp.args, Detached: c.opts.Detached})
 	if err != nil {
 		return err
 	}
-	c.procs = append(c.procs, proc)
+	c.procs = append(c.procs, p)
 	ctx, cancel := context.WithTimeout(ctx, c.opts.StartTimeout)
 	defer cancel()
 	for {
-		if proc.exited() {
-			return proc.crashError()
+		if p.Exited() {
+			return p.CrashError()
 		}
 		err := comp.ready(ctx)
 		if err == nil {
@@ -272,8 +273,8 @@ func (c *Cluster) start(ctx context.Context, comp component) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready after %s (%v); last lines of %s:\n%s",
-				comp.name, c.opts.StartTimeout, err, proc.logPath, logTail(proc.logPath, 30))
-		case <-proc.done:
+				comp.name, c.opts.StartTimeout, err, p.LogPath, proc.LogTail(p.LogPath, 30))
+		case <-p.Done():
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -283,8 +284,8 @@ func (c *Cluster) start(ctx context.Context, comp component) error {
 func (c *Cluster) Stop(ctx context.Context) error {
 	var errs []error
 	for i := len(c.procs) - 1; i >= 0; i-- {
-		if err := c.procs[i].stop(10 * time.Second); err != nil {
-			errs = append(errs, fmt.Errorf("stopping %s: %w", c.procs[i].name, err))
+		if err := c.procs[i].Stop(10 * time.Second); err != nil {
+			errs = append(errs, fmt.Errorf("stopping %s: %w", c.procs[i].Name, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -294,7 +295,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 func (c *Cluster) Pids() map[string]int {
 	out := map[string]int{}
 	for _, p := range c.procs {
-		out[p.name] = p.cmd.Process.Pid
+		out[p.Name] = p.Pid()
 	}
 	return out
 }
@@ -304,8 +305,8 @@ func (c *Cluster) Pids() map[string]int {
 func (c *Cluster) Crashed() error {
 	var errs []error
 	for _, p := range c.procs {
-		if p.exited() {
-			errs = append(errs, p.crashError())
+		if p.Exited() {
+			errs = append(errs, p.CrashError())
 		}
 	}
 	return errors.Join(errs...)
@@ -331,7 +332,7 @@ func (c *Cluster) RESTConfig() (*rest.Config, error) {
 func (c *Cluster) writeState() error {
 	st := State{Kubeconfig: c.Kubeconfig(), APIServer: c.apiServer, Nodes: c.nodes}
 	for _, p := range c.procs {
-		st.Processes = append(st.Processes, ProcessState{Name: p.name, Pid: p.cmd.Process.Pid, Log: p.logPath})
+		st.Processes = append(st.Processes, ProcessState{Name: p.Name, Pid: p.Pid(), Log: p.LogPath})
 	}
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -369,9 +370,9 @@ func StatusDir(dir string) ([]ProcessStatus, error) {
 	}
 	var out []ProcessStatus
 	for _, p := range st.Processes {
-		ps := ProcessStatus{ProcessState: p, Running: alive(p.Pid)}
+		ps := ProcessStatus{ProcessState: p, Running: proc.Alive(p.Pid)}
 		if !ps.Running {
-			ps.LogTail = logTail(p.Log, 20)
+			ps.LogTail = proc.LogTail(p.Log, 20)
 		}
 		out = append(out, ps)
 	}
@@ -388,7 +389,7 @@ func StopDir(dir string) error {
 	var errs []error
 	for i := len(st.Processes) - 1; i >= 0; i-- {
 		p := st.Processes[i]
-		if err := stopPid(p.Pid, 10*time.Second); err != nil {
+		if err := proc.StopPid(p.Pid, 10*time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("stopping %s (pid %d): %w", p.Name, p.Pid, err))
 		}
 	}

@@ -96,18 +96,3 @@ func TestFirstServiceIP(t *testing.T) {
 		t.Fatal("want an error")
 	}
 }
-
-func TestLogTail(t *testing.T) {
-	path := t.TempDir() + "/x.log"
-	var lines []string
-	for i := 0; i < 50; i++ {
-		lines = append(lines, "line"+string(rune('A'+i%26)))
-	}
-	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tail := logTail(path, 3)
-	if strings.Count(tail, "\n") != 2 || !strings.HasSuffix(tail, lines[49]) {
-		t.Errorf("tail = %q", tail)
-	}
-}

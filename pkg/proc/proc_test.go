@@ -1,0 +1,110 @@
+package proc
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStartStop(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Start(Spec{Name: "sleeper", Dir: dir, Path: "/bin/sh", Args: []string{"-c", "echo started; sleep 60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidFile, err := os.ReadFile(filepath.Join(dir, "sleeper.pid"))
+	if err != nil || strings.TrimSpace(string(pidFile)) != strconv.Itoa(p.Pid()) {
+		t.Fatalf("pid file %q, pid %d: %v", pidFile, p.Pid(), err)
+	}
+	if !Alive(p.Pid()) || p.Exited() {
+		t.Fatal("the process does not run")
+	}
+	if err := p.Stop(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Exited() || Alive(p.Pid()) {
+		t.Fatal("the process survived Stop")
+	}
+	if log, _ := os.ReadFile(p.LogPath); string(log) != "started\n" {
+		t.Errorf("log %q", log)
+	}
+}
+
+// TestStopKillsTheGroup checks that children of the process die with it.
+func TestStopKillsTheGroup(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Start(Spec{Name: "parent", Dir: dir, Path: "/bin/sh", Args: []string{"-c", "sleep 60 & echo $! > child.pid; wait"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var child int
+	for i := 0; i < 50 && child == 0; i++ {
+		data, _ := os.ReadFile(filepath.Join(dir, "child.pid"))
+		child, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+		time.Sleep(20 * time.Millisecond)
+	}
+	if child == 0 {
+		t.Fatal("the child did not start")
+	}
+	if err := p.Stop(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50 && Alive(child); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if Alive(child) {
+		t.Error("a child of the stopped process still runs")
+	}
+}
+
+func TestCrashErrorAndAppend(t *testing.T) {
+	dir := t.TempDir()
+	for i, want := range []string{"run 1\n", "run 1\nrun 2\n"} {
+		p, err := Start(Spec{Name: "crasher", Dir: dir, Path: "/bin/sh", Args: []string{"-c", "echo run " + strconv.Itoa(i+1) + "; exit 3"}, AppendLog: i > 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-p.Done()
+		if err := p.CrashError(); err == nil || !strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "run "+strconv.Itoa(i+1)) {
+			t.Errorf("crash error %v", err)
+		}
+		if log, _ := os.ReadFile(p.LogPath); string(log) != want {
+			t.Errorf("log after run %d: %q, want %q", i+1, log, want)
+		}
+	}
+}
+
+func TestStopPid(t *testing.T) {
+	p, err := Start(Spec{Name: "detached", Dir: t.TempDir(), Path: "/bin/sleep", Args: []string{"60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := StopPid(p.Pid(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done()
+	if Alive(p.Pid()) {
+		t.Error("alive after StopPid")
+	}
+}
+
+func TestLogTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	var lines []string
+	for i := 0; i < 50; i++ {
+		lines = append(lines, "line"+string(rune('A'+i%26)))
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tail := LogTail(path, 3)
+	if strings.Count(tail, "\n") != 2 || !strings.HasSuffix(tail, lines[49]) {
+		t.Errorf("tail = %q", tail)
+	}
+	if !strings.Contains(LogTail(filepath.Join(t.TempDir(), "none"), 3), "no log") {
+		t.Error("a missing log must say so")
+	}
+}
