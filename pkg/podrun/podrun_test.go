@@ -85,11 +85,11 @@ func TestAssignListeners(t *testing.T) {
 
 func TestRepository(t *testing.T) {
 	for in, want := range map[string]string{
-		"registry.k8s.io/sig-storage/csi-attacher:v4.13.0":             "sig-storage/csi-attacher",
+		"registry.k8s.io/sig-storage/csi-attacher:v4.13.0":            "sig-storage/csi-attacher",
 		"registry.k8s.io/provider-os/cinder-csi-plugin@sha256:" + sha: "provider-os/cinder-csi-plugin",
-		"ghcr.io/epks/epks-port-tagger:v0.1.0":                         "epks/epks-port-tagger",
-		"registry.local:5000/nsx-container/nsx-ncp-ubuntu":             "nsx-container/nsx-ncp-ubuntu",
-		"busybox":                                                      "library/busybox",
+		"ghcr.io/epks/epks-port-tagger:v0.1.0":                        "epks/epks-port-tagger",
+		"registry.local:5000/nsx-container/nsx-ncp-ubuntu":            "nsx-container/nsx-ncp-ubuntu",
+		"busybox": "library/busybox",
 	} {
 		got, err := Repository(in)
 		if err != nil || got != want {
