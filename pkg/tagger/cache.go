@@ -54,10 +54,23 @@ func (c *portCache) refresh(ctx context.Context, os *openstack.Client, ports nsx
 		return fmt.Errorf("listing the pod network's NSX ports: %w", err)
 	}
 	c.mu.Lock()
+	keepNewer(byAttachment, c.nsxByAttachment)
 	c.byServer, c.nsxByAttachment = byServer, byAttachment
 	c.mu.Unlock()
 	c.readyOnce.Do(func() { close(c.ready) })
 	return nil
+}
+
+// keepNewer puts into listed the cached ports with a newer revision. A port
+// written while the lists were read may be listed older than the answer to
+// the write, which the cache holds; without this the next reconcile would
+// write it again. Ports no longer listed are dropped.
+func keepNewer(listed, cached map[string]nsx.Port) {
+	for id, c := range cached {
+		if l, ok := listed[id]; ok && c.Revision > l.Revision {
+			listed[id] = c
+		}
+	}
 }
 
 // waitReady blocks until the first refresh.

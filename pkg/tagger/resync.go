@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -73,13 +74,16 @@ func (s *resync) once(ctx context.Context) error {
 			return err
 		}
 	}
+	// The cache's nodes, not copies: thousands of nodes would double the
+	// memory. An event needs only the name.
 	var nodes corev1.NodeList
-	if err := r.Client.List(ctx, &nodes, &client.ListOptions{}); err != nil {
+	if err := r.Client.List(ctx, &nodes, client.UnsafeDisableDeepCopy); err != nil {
 		return err
 	}
 	for i := range nodes.Items {
+		ev := event.GenericEvent{Object: &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: nodes.Items[i].Name}}}
 		select {
-		case s.events <- event.GenericEvent{Object: &nodes.Items[i]}:
+		case s.events <- ev:
 		case <-ctx.Done():
 			return nil
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -78,6 +79,24 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		WatchesRawSource(source.Channel(events, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
+}
+
+// SlimNode is a cache transform that keeps of a Node only what the tagger
+// reads: its identity, provider ID and deletion. Status (images,
+// conditions, addresses) and managed fields make most of a node's size.
+func SlimNode(obj any) (any, error) {
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return obj, nil
+	}
+	return &corev1.Node{
+		TypeMeta: n.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: n.Name, UID: n.UID, ResourceVersion: n.ResourceVersion,
+			DeletionTimestamp: n.DeletionTimestamp, Finalizers: n.Finalizers,
+		},
+		Spec: corev1.NodeSpec{ProviderID: n.Spec.ProviderID},
+	}, nil
 }
 
 // relevantNodeChanges keeps the events that can change a node's tags:

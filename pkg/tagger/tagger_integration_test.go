@@ -41,12 +41,12 @@ type env struct {
 }
 
 func newEnv(t *testing.T, api string) *env {
-	return newEnvWith(t, api, localcluster.Options{}, nil, "3s", 80)
+	return newEnvWith(t, api, localcluster.Options{}, nil, "3s", 80, 10)
 }
 
 // newEnvWith starts the environment with a cluster, a seed, a resync period
-// and an NSX rate limit of its own.
-func newEnvWith(t testing.TB, api string, clusterOpts localcluster.Options, seed *model.Seed, resync string, rateLimit float64) *env {
+// and NSX client limits of its own.
+func newEnvWith(t testing.TB, api string, clusterOpts localcluster.Options, seed *model.Seed, resync string, rateLimit float64, concurrency int) *env {
 	t.Helper()
 	c := clustertest.Start(t, clusterOpts)
 	s, err := sim.New(sim.Options{Transition: 10 * time.Millisecond, Seed: seed})
@@ -70,10 +70,10 @@ nsx:
   apiMode: %s
   credentialsDir: %s
   rateLimit: %v
-  maxConcurrency: 10
+  maxConcurrency: %d
 podNetwork: k8scluster-pod
 resyncPeriod: %s
-`, s.NSXAddress(), api, creds, rateLimit, resync)), 0o600))
+`, s.NSXAddress(), api, creds, rateLimit, concurrency, resync)), 0o600))
 	conf := cloudconf.Config{Global: cloudconf.Global{AuthURL: s.URL(sim.Keystone), Username: "admin", Password: "viosim-password",
 		UserDomainID: "default", TenantID: s.Seeded.Project.ID, TenantDomainID: "default", Region: "RegionOne",
 		CAFile: filepath.Join(creds, "ca.crt")}}

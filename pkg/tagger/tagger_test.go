@@ -6,6 +6,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/epks/epks/pkg/nsx"
 )
 
 func TestServerID(t *testing.T) {
@@ -81,5 +86,52 @@ podNetworkCIDR: 172.30.0.0/16
 	os.Remove(filepath.Join(dir, "password"))
 	if _, err := c.NSXConfig(); err == nil || !strings.Contains(err.Error(), "neither username and password") {
 		t.Errorf("no credentials: %v", err)
+	}
+}
+
+func TestKeepNewer(t *testing.T) {
+	listed := map[string]nsx.Port{
+		"written-during-list": {ID: "a", Revision: 3},
+		"changed-out-of-band": {ID: "b", Revision: 9},
+		"unchanged":           {ID: "c", Revision: 1},
+	}
+	cached := map[string]nsx.Port{
+		"written-during-list": {ID: "a", Revision: 4},
+		"changed-out-of-band": {ID: "b", Revision: 8},
+		"unchanged":           {ID: "c", Revision: 1},
+		"gone":                {ID: "d", Revision: 2},
+	}
+	keepNewer(listed, cached)
+	for id, rev := range map[string]int64{"written-during-list": 4, "changed-out-of-band": 9, "unchanged": 1} {
+		if listed[id].Revision != rev {
+			t.Errorf("%s: revision %d, want %d", id, listed[id].Revision, rev)
+		}
+	}
+	if _, ok := listed["gone"]; ok {
+		t.Error("a port no longer listed came back from the cache")
+	}
+}
+
+func TestSlimNode(t *testing.T) {
+	now := metav1.Now()
+	n := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "n", UID: "u", ResourceVersion: "7", DeletionTimestamp: &now,
+			Labels: map[string]string{"a": "b"}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
+		Spec:   corev1.NodeSpec{ProviderID: "openstack:///x", PodCIDR: "10.0.0.0/24"},
+		Status: corev1.NodeStatus{Images: []corev1.ContainerImage{{Names: []string{"big"}}}},
+	}
+	out, err := SlimNode(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slim := out.(*corev1.Node)
+	if slim.Name != "n" || slim.UID != "u" || slim.ResourceVersion != "7" || slim.DeletionTimestamp == nil || slim.Spec.ProviderID != "openstack:///x" {
+		t.Errorf("lost what the tagger reads: %+v", slim)
+	}
+	if len(slim.Status.Images) != 0 || len(slim.Labels) != 0 || len(slim.ManagedFields) != 0 || slim.Spec.PodCIDR != "" {
+		t.Errorf("kept what the tagger does not read: %+v", slim)
+	}
+	if other, _ := SlimNode("not a node"); other != "not a node" {
+		t.Error("other objects must pass through")
 	}
 }

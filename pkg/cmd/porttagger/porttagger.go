@@ -11,10 +11,12 @@ import (
 	"io"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -112,8 +114,12 @@ func run(ctx context.Context, f flags, cfg *tagger.Config) error {
 		RetryPeriod:                   &f.retryPeriod,
 		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddress},
 		HealthProbeBindAddress:        f.probeAddress,
-		// Managed fields are large and unused: keep thousands of nodes small.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// Managed fields and node status (images, conditions, addresses)
+		// are large and unused: keep thousands of nodes small.
+		Cache: cache.Options{
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject:         map[client.Object]cache.ByObject{&corev1.Node{}: {Transform: tagger.SlimNode}},
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the controller manager: %w", err)
