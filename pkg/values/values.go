@@ -208,3 +208,17 @@ func toAny(ss []string) []any {
 	}
 	return out
 }
+
+// Merge merges src into dst as Helm merges values files: maps merge key by
+// key, anything else in src replaces what dst has.
+func Merge(dst, src map[string]any) {
+	for k, sv := range src {
+		if sm, ok := sv.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				Merge(dm, sm)
+				continue
+			}
+		}
+		dst[k] = sv
+	}
+}

@@ -1,6 +1,7 @@
 package values
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -166,5 +167,14 @@ func TestForLists(t *testing.T) {
 	first := aliases[0].(map[string]any)
 	if first["ip"] != "192.0.2.10" || first["hostnames"].([]any)[0] != "keystone.vio.local" {
 		t.Errorf("host aliases %v", aliases)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	dst := map[string]any{"a": map[string]any{"x": 1, "y": 2}, "b": []any{1}, "c": "keep"}
+	Merge(dst, map[string]any{"a": map[string]any{"y": 3, "z": 4}, "b": []any{2, 3}, "d": map[string]any{"n": 1}})
+	want := map[string]any{"a": map[string]any{"x": 1, "y": 3, "z": 4}, "b": []any{2, 3}, "c": "keep", "d": map[string]any{"n": 1}}
+	if !reflect.DeepEqual(dst, want) {
+		t.Errorf("Merge = %v, want %v", dst, want)
 	}
 }

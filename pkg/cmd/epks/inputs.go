@@ -83,7 +83,7 @@ func (in *inputs) load(ctx context.Context, log io.Writer) (*loaded, error) {
 		if err := yaml.Unmarshal(data, &v); err != nil {
 			return nil, badInput("values file %s: %v", f, err)
 		}
-		mergeValues(l.values, v)
+		values.Merge(l.values, v)
 	}
 	if in.namespace == "" {
 		in.namespace = params.DefaultNamespace
@@ -118,18 +118,4 @@ func fetchKeystoneCA(ctx context.Context, authURL string, log io.Writer) ([]byte
 		fmt.Fprintf(log, "  %s  SHA256 %s\n", c.Subject.CommonName, certs.Fingerprint(c))
 	}
 	return bundle, nil
-}
-
-// mergeValues merges src into dst: maps merge key by key, anything else in
-// src replaces what dst has, as Helm merges values files.
-func mergeValues(dst, src map[string]any) {
-	for k, sv := range src {
-		if sm, ok := sv.(map[string]any); ok {
-			if dm, ok := dst[k].(map[string]any); ok {
-				mergeValues(dm, sm)
-				continue
-			}
-		}
-		dst[k] = sv
-	}
 }
