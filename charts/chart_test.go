@@ -424,7 +424,7 @@ func TestComponentsSwitch(t *testing.T) {
 func TestLoadBalancerProvider(t *testing.T) {
 	for provider, want := range map[string]string{
 		"nsx":     "--controllers=cloud-node,cloud-node-lifecycle",
-		"octavia": "--controllers=cloud-node,cloud-node-lifecycle,service,route",
+		"octavia": "--controllers=cloud-node,cloud-node-lifecycle,service",
 	} {
 		objs := renderValues(t, set(fullValues(t), "loadBalancer.provider", provider), render.Options{})
 		ds := typed[appsv1.DaemonSet](t, render.Find(objs, "DaemonSet", "epks-addons-occm"))
