@@ -158,6 +158,15 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + strconv.Itoa(apiPort),
 			"--tls-cert-file=" + p("apiserver.crt"), "--tls-private-key-file=" + p("apiserver.key"),
 			"--client-ca-file=" + p("ca.crt"),
+			// Request headers from the front proxy, as kubeadm sets them up:
+			// the API server publishes this CA in kube-system's
+			// extension-apiserver-authentication ConfigMap, where the
+			// delegated authentication of controller managers reads it.
+			"--requestheader-client-ca-file=" + p("front-proxy-ca.crt"),
+			"--requestheader-allowed-names=front-proxy-client",
+			"--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
+			"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+			"--proxy-client-cert-file=" + p("front-proxy-client.crt"), "--proxy-client-key-file=" + p("front-proxy-client.key"),
 			"--authorization-mode=Node,RBAC",
 			"--service-account-issuer=" + c.apiServer,
 			"--service-account-key-file=" + p("sa.pub"), "--service-account-signing-key-file=" + p("sa.key"),
@@ -243,9 +252,12 @@ func (c *Cluster) setup() error {
 		if cl.group != "" {
 			groups = []string{cl.group}
 		}
-		if err := pk.client(cl.name, cl.cn, groups...); err != nil {
+		if err := pk.client(pk.ca, cl.name, cl.cn, groups...); err != nil {
 			return err
 		}
+	}
+	if err := pk.client(pk.frontProxy, "front-proxy-client", "front-proxy-client"); err != nil {
+		return err
 	}
 	if err := pk.serviceAccountKey(); err != nil {
 		return err
@@ -430,7 +442,7 @@ func httpReady(url string, tlsConfig func() (*tls.Config, error)) func(context.C
 // adminTLS trusts the cluster CA and presents the admin certificate.
 func (c *Cluster) adminTLS() (*tls.Config, error) {
 	pool := x509.NewCertPool()
-	pool.AddCert(c.pki.caCert)
+	pool.AddCert(c.pki.ca.cert)
 	cert, err := tls.LoadX509KeyPair(c.pki.path("admin.crt"), c.pki.path("admin.key"))
 	if err != nil {
 		return nil, err

@@ -48,14 +48,17 @@ func TestPKI(t *testing.T) {
 	if err := p.serving("apiserver", []net.IP{net.ParseIP("127.0.0.1")}, []string{"kubernetes.default.svc"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.client("kcm", "system:kube-controller-manager"); err != nil {
+	if err := p.client(p.ca, "kcm", "system:kube-controller-manager"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.client(p.frontProxy, "front-proxy-client", "front-proxy-client"); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.serviceAccountKey(); err != nil {
 		t.Fatal(err)
 	}
 	roots := x509.NewCertPool()
-	roots.AddCert(p.caCert)
+	roots.AddCert(p.ca.cert)
 	load := func(name string) *x509.Certificate {
 		data, err := os.ReadFile(p.path(name))
 		if err != nil {
@@ -81,6 +84,17 @@ func TestPKI(t *testing.T) {
 	}
 	if cl.Subject.CommonName != "system:kube-controller-manager" {
 		t.Errorf("client CN %q", cl.Subject.CommonName)
+	}
+	// The front proxy's client is its own CA's, not the cluster CA's: a
+	// component's client certificate cannot pass for the proxy.
+	fp := load("front-proxy-client.crt")
+	proxyRoots := x509.NewCertPool()
+	proxyRoots.AddCert(p.frontProxy.cert)
+	if _, err := fp.Verify(x509.VerifyOptions{Roots: proxyRoots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("front proxy client: %v", err)
+	}
+	if _, err := fp.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err == nil {
+		t.Error("the front proxy client verifies against the cluster CA")
 	}
 	if st, err := os.Stat(p.path("sa.key")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("sa.key: %v %v", st, err)

@@ -17,13 +17,22 @@ import (
 	"time"
 )
 
-// pki holds the certificates of a local cluster: one CA that signs the API
-// server's serving certificate and the client certificates of each
-// component, and the service-account signing key.
+// pki holds the certificates of a local cluster, laid out as kubeadm lays
+// them out: a CA that signs the API server's serving certificate and the
+// client certificates of each component, a front-proxy CA whose client the
+// API server trusts for request headers (what aggregated APIs and the
+// delegated authentication of controller managers read), and the
+// service-account signing key.
 type pki struct {
-	dir    string
-	caCert *x509.Certificate
-	caKey  crypto.Signer
+	dir        string
+	ca         authority
+	frontProxy authority
+}
+
+// authority is a CA's certificate and key.
+type authority struct {
+	cert *x509.Certificate
+	key  crypto.Signer
 }
 
 // certValidity is long enough for any test run and short enough to be
@@ -34,13 +43,26 @@ func newPKI(dir string) (*pki, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	p := &pki{dir: dir}
+	var err error
+	if p.ca, err = p.newAuthority("ca", "epks-local-ca"); err != nil {
+		return nil, err
+	}
+	if p.frontProxy, err = p.newAuthority("front-proxy-ca", "epks-local-front-proxy-ca"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// newAuthority creates a self-signed CA and writes it as name.crt/.key.
+func (p *pki) newAuthority(name, cn string) (authority, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, err
+		return authority{}, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "epks-local-ca"},
+		Subject:               pkix.Name{CommonName: cn},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(certValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
@@ -49,17 +71,16 @@ func newPKI(dir string) (*pki, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, err
+		return authority{}, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, err
+		return authority{}, err
 	}
-	p := &pki{dir: dir, caCert: cert, caKey: key}
-	if err := p.write("ca", cert, key); err != nil {
-		return nil, err
+	if err := p.write(name, cert, key); err != nil {
+		return authority{}, err
 	}
-	return p, nil
+	return authority{cert: cert, key: key}, nil
 }
 
 func serial() *big.Int {
@@ -76,7 +97,7 @@ func (p *pki) path(name string) string { return filepath.Join(p.dir, name) }
 // serving issues the API server's certificate for the loopback addresses and
 // the in-cluster names of the kubernetes Service.
 func (p *pki) serving(name string, ips []net.IP, dns []string) error {
-	return p.issue(name, &x509.Certificate{
+	return p.issue(p.ca, name, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: name},
 		IPAddresses: ips,
 		DNSNames:    dns,
@@ -84,15 +105,15 @@ func (p *pki) serving(name string, ips []net.IP, dns []string) error {
 	})
 }
 
-// client issues a client certificate for user cn in groups.
-func (p *pki) client(name, cn string, groups ...string) error {
-	return p.issue(name, &x509.Certificate{
+// client issues a client certificate for user cn in groups, signed by ca.
+func (p *pki) client(ca authority, name, cn string, groups ...string) error {
+	return p.issue(ca, name, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: cn, Organization: groups},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
 }
 
-func (p *pki) issue(name string, tmpl *x509.Certificate) error {
+func (p *pki) issue(ca authority, name string, tmpl *x509.Certificate) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -101,7 +122,7 @@ func (p *pki) issue(name string, tmpl *x509.Certificate) error {
 	tmpl.NotBefore = time.Now().Add(-time.Hour)
 	tmpl.NotAfter = time.Now().Add(certValidity)
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, &key.PublicKey, p.caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
 		return fmt.Errorf("issuing %s: %w", name, err)
 	}
