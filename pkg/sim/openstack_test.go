@@ -8,6 +8,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/backups"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
@@ -322,6 +323,18 @@ func TestVolumesSnapshotsAttachments(t *testing.T) {
 	resp.Body.Close()
 	if resp.Header.Get("OpenStack-API-Version") == "" {
 		t.Error("no microversion header in Cinder's answer")
+	}
+
+	// No backups: a restore's source is looked up as one first.
+	pages, err := backups.List(storage, nil).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, err := backups.ExtractBackups(pages); err != nil || len(list) != 0 {
+		t.Errorf("backups %v %v", list, err)
+	}
+	if _, err := backups.Get(ctx, storage, vol.ID).Extract(); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		t.Errorf("a backup that is not there: %v", err)
 	}
 }
 

@@ -36,6 +36,11 @@ func Handler(world *model.World, base func() string) http.Handler {
 	mux.HandleFunc("DELETE /v3/{project}/snapshots/{id}", c.deleteSnapshot)
 	mux.HandleFunc("GET /v3/{project}/types", c.types)
 	mux.HandleFunc("GET /v3/{project}/os-availability-zone", c.zones)
+	// The world holds no backups; the cinder CSI plugin asks whether a
+	// restore's source is one before it looks for a snapshot.
+	mux.HandleFunc("GET /v3/{project}/backups", c.listBackups)
+	mux.HandleFunc("GET /v3/{project}/backups/detail", c.listBackups)
+	mux.HandleFunc("GET /v3/{project}/backups/{id}", c.getBackup)
 
 	outer := http.NewServeMux()
 	outer.HandleFunc("GET /{$}", c.versions)
@@ -390,4 +395,12 @@ func (c *cinder) zones(w http.ResponseWriter, _ *http.Request) {
 		out = append(out, map[string]any{"zoneName": z, "zoneState": map[string]any{"available": true}})
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": out})
+}
+
+func (c *cinder) listBackups(w http.ResponseWriter, _ *http.Request) {
+	api.WriteJSON(w, http.StatusOK, map[string]any{"backups": []any{}})
+}
+
+func (c *cinder) getBackup(w http.ResponseWriter, r *http.Request) {
+	api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Backup %s could not be found.", r.PathValue("id")))
 }
