@@ -49,9 +49,13 @@ import (
 type Binary struct {
 	// Path is the executable that stands for the image's entrypoint.
 	Path string
-	// KubeconfigFlag is the flag that gives the binary a kubeconfig, e.g.
-	// "--kubeconfig"; empty for binaries that do not talk to Kubernetes.
-	KubeconfigFlag string
+	// KubeconfigFlags are the flags that give the binary a kubeconfig, e.g.
+	// "--kubeconfig" (and a cloud controller manager's
+	// "--authentication-kubeconfig" for its secure port): each gets the
+	// pod's. In a pod they fall back to the in-cluster configuration, which a
+	// process here has not. None for binaries that do not talk to
+	// Kubernetes.
+	KubeconfigFlags []string
 	// ListenFlags are flags whose values are host:port addresses to listen
 	// on. Each gets a free port on 127.0.0.1, whether the pod set it or not,
 	// so that pods sharing this host do not collide and nothing listens
@@ -205,7 +209,7 @@ func (r *Runner) Start(ctx context.Context, pod *corev1.Pod) (*Pod, error) {
 	}
 	kubeconfig := ""
 	for _, b := range bins {
-		if b.KubeconfigFlag != "" {
+		if len(b.KubeconfigFlags) > 0 {
 			if kubeconfig, err = r.writeKubeconfig(ctx, pod, dir); err != nil {
 				return nil, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
 			}
@@ -233,8 +237,8 @@ func (r *Runner) Start(ctx context.Context, pod *corev1.Pod) (*Pod, error) {
 		if args, plan.Listen, err = assignListeners(args, bins[i]); err != nil {
 			return nil, fmt.Errorf("pod %s/%s container %s: %w", pod.Namespace, pod.Name, plan.Name, err)
 		}
-		if bins[i].KubeconfigFlag != "" {
-			args = append(args, bins[i].KubeconfigFlag+"="+kubeconfig)
+		for _, f := range bins[i].KubeconfigFlags {
+			args = append(args, f+"="+kubeconfig)
 		}
 		plan.Args = append(args, bins[i].ExtraArgs...)
 		plan.Env = processEnv(env, dir)

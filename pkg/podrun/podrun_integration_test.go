@@ -207,7 +207,7 @@ func runner(t *testing.T, c *clustertest.Cluster) *podrun.Runner {
 		Client: c.Client, Config: c.Config, Dir: dir, Logf: t.Logf,
 		Binaries: map[string]podrun.Binary{
 			"podrun/server": {Path: self},
-			"podrun/client": {Path: self, KubeconfigFlag: "--kubeconfig", ListenFlags: []string{"--listen"}},
+			"podrun/client": {Path: self, KubeconfigFlags: []string{"--kubeconfig"}, ListenFlags: []string{"--listen"}},
 		},
 		Skip: map[string]string{"sig-storage/livenessprobe": "probes are not run"},
 	}
