@@ -10,16 +10,16 @@ TEST_TIMEOUT ?= 30m
 
 .PHONY: help
 help: ## List the targets.
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 ##@ Main jobs
 
 .PHONY: demo
-demo: tools build ## Start the local control plane and install the add-ons into it (the README's main job).
-	hack/demo.sh
+demo: tools ## The README's main job: viosim, the local control plane, epks install, the real cloud components, a LoadBalancer, a volume, a snapshot, a restore; then a report (KEEP=1 keeps it all running until Ctrl-C).
+	$(GO) run ./hack/demo --dir _output/demo $(if $(KEEP),--keep)
 
 .PHONY: test
-test: tools verify test-unit test-integration ## Everything CI runs: checks, unit and integration tests.
+test: tools verify test-unit test-integration e2e ## Everything CI runs: checks, unit, integration and e2e tests.
 
 ##@ Building
 
@@ -28,7 +28,7 @@ build: ## Build epks into _output/bin.
 	$(GO) build -o _output/bin/ ./cmd/...
 
 .PHONY: tools
-tools: ## Build the pinned upstream binaries (etcd, Kubernetes, kwok, helm, OCCM, cinder-csi) into $(EPKS_CACHE).
+tools: ## Build the pinned upstream binaries (etcd, Kubernetes, kwok, helm, OCCM, cinder-csi, CSI sidecars, snapshot-controller) into $(EPKS_CACHE).
 	hack/build-tools.sh
 
 ##@ Tests
@@ -40,6 +40,15 @@ test-unit: ## Unit tests (fast; helm lint/template tests need `make tools`).
 .PHONY: test-integration
 test-integration: ## Integration tests against the local control plane.
 	$(GO) test -tags integration -timeout $(TEST_TIMEOUT) ./...
+
+.PHONY: e2e
+e2e: tools ## The e2e suite on the local testbed (viosim, local control plane, real OCCM, cinder-csi, sidecars, snapshot-controller, port tagger).
+	KUBECONFIG= $(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/
+
+.PHONY: e2e-cluster
+e2e-cluster: ## The e2e suite against the epks cluster that KUBECONFIG names (NCP serves the LoadBalancers; E2E_IMAGE sets the pods' image).
+	@test -n "$$KUBECONFIG" || { echo "set KUBECONFIG to a cluster with epks installed"; exit 2; }
+	$(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/
 
 .PHONY: bench
 bench: tools ## Benchmarks: the port tagger tagging 5,000 nodes against viosim (BENCH_NODES=N to change).
