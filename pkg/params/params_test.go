@@ -485,6 +485,9 @@ func TestNodeKeys(t *testing.T) {
 	if want := []string{"fa:16:3e:aa:bb:cc", "fa:16:3e:00:11:22"}; !reflect.DeepEqual(p.PodInterfaceMACs, want) {
 		t.Errorf("MACs = %q, want %q", p.PodInterfaceMACs, want)
 	}
+	if p.KubeAPIServerHost != "api.k8scluster.example" || p.KubeAPIServerPort != 443 {
+		t.Errorf("NCP must reach the API at the control-plane endpoint, got %s:%d", p.KubeAPIServerHost, p.KubeAPIServerPort)
+	}
 }
 
 func TestSplitEndpoint(t *testing.T) {

@@ -78,6 +78,15 @@ func (v *validator) defaults() {
 	if !p.ServiceCIDR.IsValid() {
 		p.ServiceCIDR = netip.MustParsePrefix(DefaultServiceCIDR)
 	}
+	// NCP and the node agents reach the API server at the control-plane
+	// endpoint when there is one: that needs no service routing, which NCP
+	// itself provides.
+	if host, port, err := SplitEndpoint(p.ControlPlaneEndpoint); p.KubeAPIServerHost == "" && p.ControlPlaneEndpoint != "" && err == nil {
+		p.KubeAPIServerHost = host
+		if !v.given["kube_apiserver_port"] {
+			p.KubeAPIServerPort = port
+		}
+	}
 	if p.KubeAPIServerHost == "" && p.ServiceCIDR.IsValid() {
 		p.KubeAPIServerHost = p.ServiceCIDR.Addr().Next().String()
 	}
