@@ -8,8 +8,9 @@
 # br-int takes the node's pod-network address by DHCP (without its routes on netplan).
 #
 # Usage: epks-br-int.sh [--no-apply]
-# EPKS_ROOT (a directory the files are written under) and EPKS_SYSFS (where the NICs are
-# read from, /sys by default) let the configuration be written for another root.
+# EPKS_ROOT (a directory the files are written under), EPKS_SYSFS (where the NICs are read
+# from, /sys by default) and EPKS_NIC_WAIT (how many seconds to wait for the NIC, 120) let
+# the configuration be written for another root.
 set -euo pipefail
 
 env_file=${EPKS_ENV:-/etc/epks/node.env}
@@ -17,6 +18,7 @@ env_file=${EPKS_ENV:-/etc/epks/node.env}
 . "$env_file"
 root=${EPKS_ROOT:-}
 sysfs=${EPKS_SYSFS:-/sys}
+wait=${EPKS_NIC_WAIT:-120}
 apply=true
 case ${1:-} in
 --no-apply) apply=false ;;
@@ -53,7 +55,7 @@ pick_nic() {
 
 # The pod NIC may be hot-plugged after boot: wait for it a while.
 nic=
-for _ in $(seq 120); do
+for _ in $(seq 0 "$wait"); do
   if nic=$(pick_nic); then
     break
   fi
