@@ -233,9 +233,9 @@ func TestPKIDirectoryProblems(t *testing.T) {
 		return dir
 	}
 	for _, tc := range []struct {
-		name  string
+		name   string
 		damage func(dir string) error
-		want  []string
+		want   []string
 	}{
 		{"missing files", func(dir string) error {
 			os.Remove(filepath.Join(dir, "sa.pub"))
