@@ -57,11 +57,19 @@ Bad input (parameters, flags, PKI directory) exits with code 2 and writes nothin
 			if pkiDir == "" {
 				problems = append(problems, "give the directory of the cluster's CAs with --pki-dir (created on the first run, then kept)")
 			}
+			// The parameters' problems come with the flags' ones, all at once.
+			in.purpose = params.ForNodes
+			var l *loaded
+			var err error
+			if in.paramsFile != "" {
+				l, err = in.load(c.Context(), s.err)
+			}
 			if len(problems) > 0 {
+				if err != nil {
+					problems = append(problems, err.Error())
+				}
 				return badInput("%s", strings.Join(problems, "\n"))
 			}
-			in.purpose = params.ForNodes
-			l, err := in.load(c.Context(), s.err)
 			if err != nil {
 				return err
 			}
