@@ -131,20 +131,9 @@ func Files(p *params.Params, o Options) ([]File, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	files := []File{plain(nodeEnvPath, "0644", NodeEnv(p, o))}
-	for _, s := range staticFiles {
-		data, err := embedded.ReadFile("files/" + s.name)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, plain(s.path, "0644", string(data)))
-	}
-	for _, name := range scripts() {
-		data, err := embedded.ReadFile("files/" + name)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, plain(path.Join(scriptDir, name), "0755", string(data)))
+	files, err := commonFiles(p, o)
+	if err != nil {
+		return nil, err
 	}
 	kubeadm, err := KubeadmConfig(p, o.Role, o.PKI)
 	if err != nil {
@@ -167,6 +156,27 @@ func Files(p *params.Params, o Options) ([]File, error) {
 			return nil, fmt.Errorf("encoding the chart values: %w", err)
 		}
 		files = append(files, secret(valuesPath, values))
+	}
+	return files, nil
+}
+
+// commonFiles are the files that do not depend on the cluster's secrets:
+// node.env, the host configuration and the scripts.
+func commonFiles(p *params.Params, o Options) ([]File, error) {
+	files := []File{plain(nodeEnvPath, "0644", NodeEnv(p, o))}
+	for _, s := range staticFiles {
+		data, err := embedded.ReadFile("files/" + s.name)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, plain(s.path, "0644", string(data)))
+	}
+	for _, name := range scripts() {
+		data, err := embedded.ReadFile("files/" + name)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, plain(path.Join(scriptDir, name), "0755", string(data)))
 	}
 	return files, nil
 }
