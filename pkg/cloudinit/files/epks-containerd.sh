@@ -14,12 +14,11 @@ env_file=${EPKS_ENV:-/etc/epks/node.env}
 shopt -s nullglob
 ctr=(ctr --namespace k8s.io)
 
-# images_needed lists the images kubeadm runs on this node; nsx-kube-proxy replaces
-# kube-proxy, whose add-on kubeadm skips.
+# images_needed lists the images kubeadm runs on this node: all of them on control-plane
+# nodes; pause and kube-proxy on workers.
 images_needed() {
   kubeadm config images list --kubernetes-version "$EPKS_KUBERNETES_VERSION" 2>/dev/null |
-    grep -v /kube-proxy: |
-    if [ "$EPKS_ROLE" = worker ]; then grep /pause:; else cat; fi
+    if [ "$EPKS_ROLE" = worker ]; then grep -E '/(pause|kube-proxy):'; else cat; fi
 }
 
 configure() {
