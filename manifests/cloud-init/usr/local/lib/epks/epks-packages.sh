@@ -4,6 +4,8 @@
 # files of the offline bundle (package_source: bundle), then holds them at their versions.
 # With an NCP package on the image (nsx_package_path) that has Open vSwitch packages for
 # this release of Ubuntu, OVS comes from it, as on the seed's nodes.
+# Arrays that may be empty expand as ${a[@]+"${a[@]}"}: bash 4.3 (Ubuntu 16.04) calls an empty
+# array unbound under set -u.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -43,14 +45,14 @@ bundle)
     echo "package_source is bundle, but $EPKS_BUNDLE/debs holds no .deb files" >&2
     exit 1
   fi
-  if ! dpkg -i "${debs[@]}" "${nsx_ovs[@]}"; then
+  if ! dpkg -i "${debs[@]}" ${nsx_ovs[@]+"${nsx_ovs[@]}"}; then
     echo "dpkg could not install the packages of $EPKS_BUNDLE/debs: add the missing dependencies named above" >&2
     exit 1
   fi
   ;;
 apt)
   apt-get update -q
-  apt-get install -y -q ca-certificates curl gnupg conntrack socat "${extra[@]}"
+  apt-get install -y -q ca-certificates curl gnupg conntrack socat ${extra[@]+"${extra[@]}"}
   if [ ${#nsx_ovs[@]} -gt 0 ]; then
     dpkg -i "${nsx_ovs[@]}" || apt-get install -f -y -q
   fi
