@@ -52,6 +52,12 @@ const (
 // Roles lists every role.
 func Roles() []Role { return []Role{RoleControlPlane, RoleControlPlaneJoin, RoleWorker} }
 
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool { return contains(Roles(), r) }
+
+// RoleNames lists the roles for messages: "control-plane, control-plane-join, worker".
+func RoleNames() string { return join(Roles()) }
+
 // OS is a node operating system that the user data supports.
 type OS string
 
@@ -66,6 +72,12 @@ const (
 
 // OSes lists every supported system.
 func OSes() []OS { return []OS{Ubuntu2404, Ubuntu2204, Ubuntu1804, Ubuntu1604} }
+
+// Valid reports whether o is one of OSes.
+func (o OS) Valid() bool { return contains(OSes(), o) }
+
+// OSNames lists the systems for messages.
+func OSNames() string { return join(OSes()) }
 
 // Legacy reports whether the system is one of the seed's: ifupdown instead
 // of netplan, cgroup v1, and no containerd 2 packages in the archives.
@@ -221,11 +233,11 @@ func Render(p *params.Params, o Options) ([]byte, error) {
 
 func (o Options) check() error {
 	var problems []string
-	if !contains(Roles(), o.Role) {
-		problems = append(problems, fmt.Sprintf("role %q is not one of %s", o.Role, join(Roles())))
+	if !o.Role.Valid() {
+		problems = append(problems, fmt.Sprintf("role %q is not one of %s", o.Role, RoleNames()))
 	}
-	if !contains(OSes(), o.OS) {
-		problems = append(problems, fmt.Sprintf("os %q is not one of %s", o.OS, join(OSes())))
+	if !o.OS.Valid() {
+		problems = append(problems, fmt.Sprintf("os %q is not one of %s", o.OS, OSNames()))
 	}
 	if o.PKI == nil {
 		problems = append(problems, "no PKI")

@@ -28,30 +28,22 @@ func readTarball(t *testing.T, path, ref string) v1.Image {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachTarEntry(t, f, func(h *tar.Header, r io.Reader) {
 		target := filepath.Join(dir, h.Name)
 		if h.Typeflag == tar.TypeDir {
 			if err := os.MkdirAll(target, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			continue
+			return
 		}
-		data, err := io.ReadAll(tr)
+		data, err := io.ReadAll(r)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(target, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		t.Fatalf("not an OCI layout: %v", err)
@@ -126,24 +118,32 @@ func imageContents(t *testing.T, img v1.Image, want string) (map[string]*tar.Hea
 	t.Helper()
 	rc := mutate.Extract(img)
 	defer rc.Close()
-	tr := tar.NewReader(rc)
 	files := map[string]*tar.Header{}
 	var content []byte
+	eachTarEntry(t, rc, func(h *tar.Header, r io.Reader) {
+		name := strings.TrimSuffix(h.Name, "/")
+		files[name] = h
+		if name == want {
+			content, _ = io.ReadAll(r)
+		}
+	})
+	return files, content
+}
+
+// eachTarEntry calls fn for every entry of the tar stream r.
+func eachTarEntry(t *testing.T, r io.Reader, fn func(*tar.Header, io.Reader)) {
+	t.Helper()
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := strings.TrimSuffix(h.Name, "/")
-		files[name] = h
-		if name == want {
-			content, _ = io.ReadAll(tr)
-		}
+		fn(h, tr)
 	}
-	return files, content
 }
 
 // runEntrypoint extracts the entrypoint's binary from the image and runs it

@@ -48,11 +48,11 @@ Bad input (parameters, flags, PKI directory) exits with code 2 and writes nothin
 				problems = append(problems, "give the parameters file with --params")
 			}
 			r, o := cloudinit.Role(role), cloudinit.OS(osName)
-			if !containsRole(r) {
-				problems = append(problems, fmt.Sprintf("--role %q is not one of %s", role, roleNames()))
+			if !r.Valid() {
+				problems = append(problems, fmt.Sprintf("--role %q is not one of %s", role, cloudinit.RoleNames()))
 			}
-			if !containsOS(o) {
-				problems = append(problems, fmt.Sprintf("--os %q is not one of %s", osName, osNames()))
+			if !o.Valid() {
+				problems = append(problems, fmt.Sprintf("--os %q is not one of %s", osName, cloudinit.OSNames()))
 			}
 			if pkiDir == "" {
 				problems = append(problems, "give the directory of the cluster's CAs with --pki-dir (created on the first run, then kept)")
@@ -108,46 +108,12 @@ Bad input (parameters, flags, PKI directory) exits with code 2 and writes nothin
 	}
 	in.addParamsFlags(c)
 	f := c.Flags()
-	f.StringVar(&role, "role", "", "role of the node: "+roleNames())
-	f.StringVar(&osName, "os", string(cloudinit.DefaultOS), "system of the node image: "+osNames())
+	f.StringVar(&role, "role", "", "role of the node: "+cloudinit.RoleNames())
+	f.StringVar(&osName, "os", string(cloudinit.DefaultOS), "system of the node image: "+cloudinit.OSNames())
 	f.StringVar(&pkiDir, "pki-dir", "", "directory of the cluster's CAs and service-account key: created when missing or empty, then reused")
 	f.StringVarP(&output, "output", "o", "", "write the user data to this file (mode 0600) instead of printing it")
 	f.BoolVar(&gzipped, "gzip", false, "compress the user data with gzip (cloud-init unpacks it), for Nova's limit of 64 KiB")
 	return c
-}
-
-func containsRole(r cloudinit.Role) bool {
-	for _, x := range cloudinit.Roles() {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
-
-func containsOS(o cloudinit.OS) bool {
-	for _, x := range cloudinit.OSes() {
-		if x == o {
-			return true
-		}
-	}
-	return false
-}
-
-func roleNames() string {
-	var s []string
-	for _, r := range cloudinit.Roles() {
-		s = append(s, string(r))
-	}
-	return strings.Join(s, ", ")
-}
-
-func osNames() string {
-	var s []string
-	for _, o := range cloudinit.OSes() {
-		s = append(s, string(o))
-	}
-	return strings.Join(s, ", ")
 }
 
 func gzipBytes(data []byte) ([]byte, error) {
