@@ -1,6 +1,8 @@
 package cloudinit
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,4 +166,22 @@ func everyNode(t *testing.T, f func(t *testing.T, role Role, sys OS)) {
 			t.Run(string(role)+"/"+string(sys), func(t *testing.T) { f(t, role, sys) })
 		}
 	}
+}
+
+// readCert reads a PEM certificate file.
+func readCert(t *testing.T, path string) *x509.Certificate {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		t.Fatalf("%s is not PEM", path)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
 }

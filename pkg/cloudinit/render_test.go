@@ -2,9 +2,7 @@ package cloudinit
 
 import (
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -164,15 +162,7 @@ func TestCAPin(t *testing.T) {
 	if first.CACertHash() != again.CACertHash() {
 		t.Fatalf("the pin changed between runs: %s, %s", first.CACertHash(), again.CACertHash())
 	}
-	certPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(certPEM)
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := readCert(t, filepath.Join(dir, "ca.crt"))
 	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
 	if want := "sha256:" + hex.EncodeToString(sum[:]); first.CACertHash() != want {
 		t.Errorf("pin %s, want %s", first.CACertHash(), want)

@@ -8,7 +8,6 @@ package cloudinit
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,15 +128,7 @@ func TestKubeadmUsesThePKI(t *testing.T) {
 	if caAfter, _ := os.ReadFile(filepath.Join(pki, "ca.crt")); !bytes.Equal(caBefore, caAfter) {
 		t.Error("kubeadm replaced ca.crt")
 	}
-	data, err := os.ReadFile(filepath.Join(pki, "apiserver.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(data)
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := readCert(t, filepath.Join(pki, "apiserver.crt"))
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caBefore)
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: cert.NotBefore.Add(1)}); err != nil {
