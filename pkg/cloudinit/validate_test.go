@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/toolbin"
 )
 
@@ -47,6 +48,18 @@ func TestCloudInitSchemaCatchesErrors(t *testing.T) {
 	}
 	if out, err := exec.Command(cloudInit, "schema", "--config-file", file).CombinedOutput(); err == nil {
 		t.Fatalf("cloud-init schema accepted a broken file:\n%s", out)
+	}
+}
+
+// TestKubernetesVersionIsPinned: the nodes' default Kubernetes is the one
+// whose kubeadm validates their configuration here.
+func TestKubernetesVersionIsPinned(t *testing.T) {
+	v, err := toolbin.Version("kubeadm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if params.DefaultKubernetesVersion != v {
+		t.Errorf("params.DefaultKubernetesVersion is %s, hack/versions.env pins kubeadm %s", params.DefaultKubernetesVersion, v)
 	}
 }
 

@@ -167,7 +167,7 @@ var keys = []key{
 		doc: "Where the nodes get containerd, kubelet, kubeadm, kubectl and Open vSwitch: `apt` (Docker's containerd.io, pkgs.k8s.io and Ubuntu's archive) or `bundle` (the `.deb` files in `<offline_bundle_path>/debs`, no network)."},
 	{name: "offline_bundle_path", field: func(p *Params) any { return &p.OfflineBundlePath }, def: "`" + DefaultOfflineBundlePath + "`",
 		doc: "Absolute path of the offline bundle on the node image: `images/` holds image tarballs (such as `make images` writes) that each node imports into containerd at first boot, `debs/` the packages of `package_source: bundle`."},
-	{name: "epks_image", field: func(p *Params) any { return &p.EPKSImage }, def: "`ghcr.io/epks/epks:v<chart appVersion>`, with `image_registry` as its registry",
+	{name: "epks_image", field: func(p *Params) any { return &p.EPKSImage }, def: "`ghcr.io/epks/epks:v0.1.0` (what `make images` builds), with `image_registry` as its registry",
 		doc: "Image the first control-plane node runs `epks install` from after `kubeadm init`; import it from the offline bundle or make it pullable."},
 	{name: "storage_class_name", field: func(p *Params) any { return &p.StorageClassName }, def: "`cinder`",
 		doc: "Name of the default StorageClass."},
