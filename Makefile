@@ -27,6 +27,10 @@ test: tools verify test-unit test-integration e2e ## Everything CI runs: checks,
 build: ## Build epks into _output/bin.
 	$(GO) build -o _output/bin/ ./cmd/...
 
+.PHONY: images
+images: ## OCI image tarballs of epks and the port tagger into _output/images, no container engine (VERSION, REGISTRY).
+	$(GO) run ./hack/build-images $(if $(VERSION),-version $(VERSION)) $(if $(REGISTRY),-registry $(REGISTRY)) $(if $(IMAGES_DIR),-out $(IMAGES_DIR))
+
 .PHONY: tools
 tools: ## Build the pinned upstream binaries (etcd, Kubernetes, kwok, helm, OCCM, cinder-csi, CSI sidecars, snapshot-controller) into $(EPKS_CACHE).
 	hack/build-tools.sh
@@ -81,11 +85,15 @@ cluster-down: ## Stop it by its process ids and remove its files.
 ##@ Generated files (tests fail when they are stale)
 
 .PHONY: generate
-generate: manifests chart-docs docs ## Regenerate every generated file.
+generate: manifests cloud-init chart-docs docs ## Regenerate every generated file.
 
 .PHONY: manifests
 manifests: ## manifests/base, the kustomize base rendered from the chart.
 	$(GO) run ./hack/update-manifests
+
+.PHONY: cloud-init
+cloud-init: ## manifests/cloud-init, the plain snippets of the node user data.
+	$(GO) run ./hack/update-cloud-init
 
 .PHONY: chart-docs
 chart-docs: ## charts/epks-addons/README.md from values.yaml.

@@ -8,10 +8,20 @@ if ! command -v go >/dev/null; then
   log "Go is required (1.26): https://go.dev/dl/"; exit 1
 fi
 log "✓ $(go version)"
-# Debian packages that later tests use are installed here (none needed yet).
+# Debian packages of the tests that validate the node configuration (pkg/cloudinit) and import
+# the images (integration): cloud-init's schema, netplan with Open vSwitch, ifupdown's ifquery,
+# the shell script linter, openssl, containerd with ctr, and the CA bundle the images carry.
+want=(cloud-init netplan.io openvswitch-switch ifupdown shellcheck openssl containerd ca-certificates)
 need=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    need+=("$p")
+  fi
+done
 if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}"
 fi
+log "✓ Debian packages: ${want[*]}"

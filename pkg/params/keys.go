@@ -27,6 +27,7 @@ const (
 	unlessNSXCert  = "unless `nsx_client_cert_file` is set"
 	withOctaviaLB  = "with `load_balancer_provider: octavia`, unless `lb_floating_network` is set"
 	provisioning   = "node provisioning only"
+	forNodes       = "for `epks cloud-init`"
 	pairWithSecret = "together with its pair"
 )
 
@@ -136,9 +137,9 @@ var keys = []key{
 		def: "the chart's default", doc: "Full NCP image reference (NCP images are not public)."},
 	{name: "service_cidr", field: func(p *Params) any { return &p.ServiceCIDR }, def: "`10.96.0.0/12`",
 		doc: "CIDR of the Kubernetes service IPs."},
-	{name: "kube_apiserver_host", field: func(p *Params) any { return &p.KubeAPIServerHost }, def: "first IP of `service_cidr`",
+	{name: "kube_apiserver_host", field: func(p *Params) any { return &p.KubeAPIServerHost }, def: "the host of `control_plane_endpoint`, else the first IP of `service_cidr`",
 		doc: "Address NCP and the node agents reach the Kubernetes API at."},
-	{name: "kube_apiserver_port", field: func(p *Params) any { return &p.KubeAPIServerPort }, def: "443",
+	{name: "kube_apiserver_port", field: func(p *Params) any { return &p.KubeAPIServerPort }, def: "the port of `control_plane_endpoint` (6443), else 443",
 		doc: "Port of `kube_apiserver_host`."},
 	{name: "load_balancer_provider", field: func(p *Params) any { return &p.LoadBalancerProvider }, def: "`nsx`",
 		doc: "Who serves Services of type LoadBalancer: `nsx` (NCP) or `octavia` (the OpenStack cloud controller manager)."},
@@ -152,6 +153,22 @@ var keys = []key{
 		doc: "Name of the NIC on the nodes that carries the pod network (the OVS uplink of br-int)."},
 	{name: "mtu", field: func(p *Params) any { return &p.MTU }, def: "1500",
 		doc: "MTU of the pod network, 1280 to 9000."},
+	{name: "ovs_in_container", field: func(p *Params) any { return &p.OVSInContainer }, def: "false",
+		doc: "Run Open vSwitch in the node agent's nsx-ovs container. False: OVS runs on the nodes, which `epks cloud-init` prepares with br-int (as the seed's nodes had it from NCP's packages)."},
+	{name: "control_plane_endpoint", field: func(p *Params) any { return &p.ControlPlaneEndpoint }, required: forNodes,
+		doc: "Address of the Kubernetes API that the nodes join and kubeconfigs name, `host[:port]` (port 6443 by default): the first control-plane node's fixed IP, a load balancer's VIP or a DNS name (kubeadm `controlPlaneEndpoint`)."},
+	{name: "control_plane_cert_sans", field: func(p *Params) any { return &p.ControlPlaneCertSANs },
+		doc: "More IPs and DNS names of the API server's certificate, e.g. the floating IP it is reached at from outside; separated by spaces or as a list."},
+	{name: "pod_interface_mac", field: func(p *Params) any { return &p.PodInterfaceMACs },
+		doc: "MAC address(es) of the pod NICs; a node picks as its pod NIC the NIC with one of them instead of the NIC named `pod_interface`. Separated by spaces or as a list."},
+	{name: "kubernetes_version", field: func(p *Params) any { return &p.KubernetesVersion }, def: "`" + DefaultKubernetesVersion + "`",
+		doc: "Kubernetes version of the nodes' kubelet, kubeadm and kubectl and of the control plane, `v1.MINOR.PATCH` (1.31 or later: the kubeadm v1beta4 configuration)."},
+	{name: "package_source", field: func(p *Params) any { return &p.PackageSource }, def: "`apt`",
+		doc: "Where the nodes get containerd, kubelet, kubeadm, kubectl and Open vSwitch: `apt` (Docker's containerd.io, pkgs.k8s.io and Ubuntu's archive) or `bundle` (the `.deb` files in `<offline_bundle_path>/debs`, no network)."},
+	{name: "offline_bundle_path", field: func(p *Params) any { return &p.OfflineBundlePath }, def: "`" + DefaultOfflineBundlePath + "`",
+		doc: "Absolute path of the offline bundle on the node image: `images/` holds image tarballs (such as `make images` writes) that each node imports into containerd at first boot, `debs/` the packages of `package_source: bundle`."},
+	{name: "epks_image", field: func(p *Params) any { return &p.EPKSImage }, def: "`ghcr.io/epks/epks:v0.1.0` (what `make images` builds), with `image_registry` as its registry",
+		doc: "Image the first control-plane node runs `epks install` from after `kubeadm init`; import it from the offline bundle or make it pullable."},
 	{name: "storage_class_name", field: func(p *Params) any { return &p.StorageClassName }, def: "`cinder`",
 		doc: "Name of the default StorageClass."},
 	{name: "volume_snapshot_class_name", field: func(p *Params) any { return &p.VolumeSnapshotClassName }, def: "`cinder-snapshot`",

@@ -10,7 +10,11 @@ import (
 // Load reads and checks the parameters file at path. Relative file
 // parameters are resolved against the file's directory. On any problem it
 // returns a *ValidationError listing all of them.
-func Load(path string) (*Params, error) {
+func Load(path string) (*Params, error) { return LoadFor(path, ForAddons) }
+
+// LoadFor is Load for a purpose: ForNodes requires the keys of node
+// preparation too.
+func LoadFor(path string, purpose Purpose) (*Params, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading parameters file: %w", err)
@@ -19,7 +23,7 @@ func Load(path string) (*Params, error) {
 	if err != nil {
 		return nil, fmt.Errorf("locating parameters file: %w", err)
 	}
-	return Parse(data, Source{Name: path, Dir: filepath.Dir(abs)})
+	return Parse(data, Source{Name: path, Dir: filepath.Dir(abs), Purpose: purpose})
 }
 
 // Source says where parameters come from.
@@ -30,6 +34,8 @@ type Source struct {
 	Dir string
 	// Now is the time certificates must be valid at [time.Now()].
 	Now time.Time
+	// Purpose says which keys are required [ForAddons].
+	Purpose Purpose
 }
 
 // Parse reads and checks parameters from data. See Load.
@@ -69,7 +75,7 @@ func Parse(data []byte, src Source) (*Params, error) {
 			ps.lines[canonical] = ps.lines[alias]
 		}
 	}
-	v := &validator{p: p, given: given, failed: failed, ps: ps, now: src.Now}
+	v := &validator{p: p, given: given, failed: failed, ps: ps, now: src.Now, purpose: src.Purpose}
 	v.defaults()
 	v.validate()
 	v.readFiles()

@@ -11,13 +11,16 @@ import (
 	"net/netip"
 )
 
-// Load modes for a NSX API and LoadBalancer provider.
+// Choices of nsx_api_mode, load_balancer_provider and package_source.
 const (
 	NSXAPIManager = "manager"
 	NSXAPIPolicy  = "policy"
 
 	LBProviderNSX     = "nsx"
 	LBProviderOctavia = "octavia"
+
+	PackageSourceAPT    = "apt"
+	PackageSourceBundle = "bundle"
 )
 
 // Params is a checked parameters file with its defaults applied and the
@@ -95,6 +98,20 @@ type Params struct {
 	PodNetwork   string
 	PodInterface string
 	MTU          int
+
+	// OVSInContainer runs OVS in the node agent's container instead of on
+	// the nodes.
+	OVSInContainer bool
+
+	// --- Node preparation (epks cloud-init) ---
+
+	ControlPlaneEndpoint string   // host or host:port
+	ControlPlaneCertSANs []string // IPs and DNS names
+	PodInterfaceMACs     []string // lower-case, colon-separated
+	KubernetesVersion    string   // v1.MINOR.PATCH
+	PackageSource        string   // PackageSourceAPT or PackageSourceBundle
+	OfflineBundlePath    string   // absolute path on the node image
+	EPKSImage            string   // image of the epks binary
 
 	StorageClassName        string
 	VolumeSnapshotClassName string

@@ -228,6 +228,19 @@ func TestRules(t *testing.T) {
 		{"missing cert file", []edit{set("cinder_cert_file", "nope.crt")}, "cinder_cert_file", "cannot be read"},
 		{"newline in password", []edit{set("os_password", "a\nb")}, "os_password", "control character (U+000A)"},
 		{"hostnames as map", []edit{set("nova_hostnames", map[string]any{"a": 1})}, "nova_hostnames", "list of names, not a map"},
+		{"endpoint garbage", []edit{set("control_plane_endpoint", "api_server")}, "control_plane_endpoint", "not host or host:port"},
+		{"endpoint port", []edit{set("control_plane_endpoint", "10.0.0.10:0")}, "control_plane_endpoint", "invalid port"},
+		{"cert san", []edit{set("control_plane_cert_sans", "192.168.111.50 bad_name")}, "control_plane_cert_sans", `"bad_name" is neither`},
+		{"mac", []edit{set("pod_interface_mac", "fa:16:3e:12:34")}, "pod_interface_mac", "not a MAC address"},
+		{"mac too long", []edit{set("pod_interface_mac", "00:00:00:00:fe:80:00:00:00:00:00:00:02:00:5e:10:00:00:00:01")}, "pod_interface_mac", "not a MAC address"},
+		{"kubernetes version", []edit{set("kubernetes_version", "1.36")}, "kubernetes_version", "not a Kubernetes release"},
+		{"kubernetes too old", []edit{set("kubernetes_version", "v1.30.4")}, "kubernetes_version", "v1.31 or later"},
+		{"package source", []edit{set("package_source", "snap")}, "package_source", `"snap" is not one of apt, bundle`},
+		{"relative bundle", []edit{set("offline_bundle_path", "opt/epks")}, "offline_bundle_path", "absolute path"},
+		{"bundle with space", []edit{set("offline_bundle_path", "/opt/my bundle")}, "offline_bundle_path", "plain path"},
+		{"package path quote", []edit{set("nsx_package_path", "/root/nsx'.zip")}, "nsx_package_path", "plain path"},
+		{"epks image", []edit{set("epks_image", "Registry/EPKS")}, "epks_image", "not an image reference"},
+		{"ovs bool", []edit{set("ovs_in_container", "sometimes")}, "ovs_in_container", "not a boolean"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -434,6 +447,68 @@ func TestNamesAreDocumentedAndUnique(t *testing.T) {
 	for _, k := range []string{"mgmt_net_cidr", "api_net_cidr", "nsx_pod_net_cidr", "nameserver", "nova_hostname", "cinder_hostname"} {
 		if kk, ok := keyByName(k); !ok || !kk.seed {
 			t.Errorf("runbook key %s missing or not marked seed", k)
+		}
+	}
+}
+
+// TestNodeKeys: node preparation needs the control-plane endpoint, the add-ons
+// do not; MACs are normalized; the defaults of node preparation.
+func TestNodeKeys(t *testing.T) {
+	dir := fixture(t)
+	data, err := yaml.Marshal(map[string]any{"parameters": seed()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Parse(data, Source{Name: "params.yaml", Dir: dir, Now: testNow})
+	if err != nil {
+		t.Fatalf("the add-ons need no control-plane endpoint: %v", err)
+	}
+	if p.KubernetesVersion != DefaultKubernetesVersion || p.PackageSource != PackageSourceAPT ||
+		p.OfflineBundlePath != DefaultOfflineBundlePath || p.OVSInContainer {
+		t.Errorf("defaults: version=%q source=%q bundle=%q ovs_in_container=%v",
+			p.KubernetesVersion, p.PackageSource, p.OfflineBundlePath, p.OVSInContainer)
+	}
+	_, err = Parse(data, Source{Name: "params.yaml", Dir: dir, Now: testNow, Purpose: ForNodes})
+	ps := problemsOf(t, err)
+	if len(ps) != 1 || ps[0].Key != "control_plane_endpoint" || !strings.Contains(ps[0].Reason, "is required to prepare nodes") {
+		t.Fatalf("want control_plane_endpoint required, got %v", err)
+	}
+
+	m := seed()
+	m["control_plane_endpoint"] = "api.k8scluster.example:443"
+	m["pod_interface_mac"] = []string{"FA:16:3E:AA:BB:CC", "fa-16-3e-00-11-22"}
+	data, _ = yaml.Marshal(map[string]any{"parameters": m})
+	p, err = Parse(data, Source{Name: "params.yaml", Dir: dir, Now: testNow, Purpose: ForNodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"fa:16:3e:aa:bb:cc", "fa:16:3e:00:11:22"}; !reflect.DeepEqual(p.PodInterfaceMACs, want) {
+		t.Errorf("MACs = %q, want %q", p.PodInterfaceMACs, want)
+	}
+	if p.KubeAPIServerHost != "api.k8scluster.example" || p.KubeAPIServerPort != 443 {
+		t.Errorf("NCP must reach the API at the control-plane endpoint, got %s:%d", p.KubeAPIServerHost, p.KubeAPIServerPort)
+	}
+}
+
+func TestSplitEndpoint(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		host string
+		port int
+		ok   bool
+	}{
+		{"10.0.0.10", "10.0.0.10", 6443, true},
+		{"10.0.0.10:443", "10.0.0.10", 443, true},
+		{"api.example.com", "api.example.com", 6443, true},
+		{"[fd00::10]:6443", "fd00::10", 6443, true},
+		{"fd00::10", "fd00::10", 6443, true},
+		{"api.example.com:http", "", 0, false},
+		{"https://api.example.com", "", 0, false},
+		{"", "", 0, false},
+	} {
+		host, port, err := SplitEndpoint(tt.in)
+		if (err == nil) != tt.ok || host != tt.host || port != tt.port {
+			t.Errorf("SplitEndpoint(%q) = %q, %d, %v", tt.in, host, port, err)
 		}
 	}
 }

@@ -29,6 +29,9 @@ const (
 	DefaultVolumeSnapshotClassName = "cinder-snapshot"
 	DefaultNamespace               = "epks-system"
 	DefaultPodInterface            = "ens224"
+	DefaultKubernetesVersion       = "v1.36.2"
+	DefaultOfflineBundlePath       = "/opt/epks"
+	DefaultControlPlanePort        = 6443
 	keystonePort                   = 5000
 
 	// maxNameLength keeps node names derived from the cluster name (such as
@@ -43,6 +46,7 @@ type validator struct {
 	given, failed map[string]bool
 	ps            *problems
 	now           time.Time
+	purpose       Purpose
 }
 
 func (v *validator) add(key, format string, args ...any) { v.ps.add(key, format, args...) }
@@ -74,6 +78,15 @@ func (v *validator) defaults() {
 	if !p.ServiceCIDR.IsValid() {
 		p.ServiceCIDR = netip.MustParsePrefix(DefaultServiceCIDR)
 	}
+	// NCP and the node agents reach the API server at the control-plane
+	// endpoint when there is one: that needs no service routing, which NCP
+	// itself provides.
+	if host, port, err := SplitEndpoint(p.ControlPlaneEndpoint); p.KubeAPIServerHost == "" && p.ControlPlaneEndpoint != "" && err == nil {
+		p.KubeAPIServerHost = host
+		if !v.given["kube_apiserver_port"] {
+			p.KubeAPIServerPort = port
+		}
+	}
 	if p.KubeAPIServerHost == "" && p.ServiceCIDR.IsValid() {
 		p.KubeAPIServerHost = p.ServiceCIDR.Addr().Next().String()
 	}
@@ -103,6 +116,15 @@ func (v *validator) defaults() {
 	}
 	if p.Namespace == "" {
 		p.Namespace = DefaultNamespace
+	}
+	if p.KubernetesVersion == "" {
+		p.KubernetesVersion = DefaultKubernetesVersion
+	}
+	if p.PackageSource == "" {
+		p.PackageSource = PackageSourceAPT
+	}
+	if p.OfflineBundlePath == "" {
+		p.OfflineBundlePath = DefaultOfflineBundlePath
 	}
 	if !p.IPAccess && p.OSCAFile == "" {
 		if p.NovaCertFile == "" {
@@ -165,6 +187,7 @@ func (v *validator) validate() {
 	v.networks()
 	v.endpoints()
 	v.choices()
+	v.nodes()
 }
 
 // nonEmpty requires a name-or-UUID style value.

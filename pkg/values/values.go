@@ -21,14 +21,16 @@
 //	load_balancer_provider, lb_floating_network, lb_subnet
 //	                              loadBalancer.*
 //	pod_interface, mtu            nsxNodeAgent.ovsUplinkPort, mtu
+//	ovs_in_container              nsxNodeAgent.ovsInContainer
 //	image_registry, ncp_image     global.imageRegistry, ncp.image
 //	storage_class_name, volume_snapshot_class_name, cinder_volume_type,
 //	cinder_availability_zone      cinderCSI.storageClass/volumeSnapshotClass
 //	pod_network, nsx_pod_net_cidr portTagger.podNetwork, podNetworkCIDR
 //
 // image, key_name, nsx_package_path, node_count, kube_token, mgmt_net_cidr,
-// api_net_cidr and nameserver describe the nodes; node preparation uses them,
-// the chart does not.
+// api_net_cidr, nameserver and the keys of node preparation (control_plane_*,
+// pod_interface_mac, kubernetes_version, package_source, offline_bundle_path,
+// epks_image) describe the nodes; pkg/cloudinit uses them, the chart does not.
 package values
 
 import (
@@ -64,8 +66,9 @@ func For(p *params.Params, openStackCA []byte) Result {
 		"openstack": openstack(p, openStackCA),
 		"nsx":       nsx(p),
 		"nsxNodeAgent": map[string]any{
-			"ovsUplinkPort": p.PodInterface,
-			"mtu":           p.MTU,
+			"ovsUplinkPort":  p.PodInterface,
+			"mtu":            p.MTU,
+			"ovsInContainer": p.OVSInContainer,
 		},
 		"cinderCSI": cinderCSI(p),
 	}

@@ -192,7 +192,7 @@ func TestFetchesKeystoneCA(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, verb := range []string{"template", "values", "install", "uninstall", "status"} {
+	for _, verb := range []string{"template", "values", "install", "uninstall", "status", "cloud-init"} {
 		code, out, _ := run(t, verb, "--help")
 		if code != 0 || !strings.Contains(out, "Usage:") || !strings.Contains(out, "epks "+verb) {
 			t.Errorf("%s --help: exit %d\n%s", verb, code, out)

@@ -25,16 +25,24 @@ type inputs struct {
 	noFetchCA   bool
 	name        string
 	namespace   string
+	// purpose says which keys the parameters file must have.
+	purpose params.Purpose
 }
 
 func (in *inputs) addFlags(c *cobra.Command) {
+	in.addParamsFlags(c)
+	f := c.Flags()
+	f.StringVar(&in.kustomize, "kustomize", "", "directory of a kustomize overlay applied to the rendered manifests")
+	f.StringVar(&in.name, "name", "epks-addons", "release name; every object name starts with it")
+	f.StringVarP(&in.namespace, "namespace", "n", "", "namespace of the release [the parameters' namespace, or epks-system]")
+}
+
+// addParamsFlags adds the flags of the parameters and the values over them.
+func (in *inputs) addParamsFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringVarP(&in.paramsFile, "params", "p", "", "parameters file: the seed's HEAT parameters file, see docs/parameters.md")
 	f.StringArrayVarP(&in.valuesFiles, "values", "f", nil, "chart values file applied over the parameters (repeatable; later files win)")
-	f.StringVar(&in.kustomize, "kustomize", "", "directory of a kustomize overlay applied to the rendered manifests")
 	f.BoolVar(&in.noFetchCA, "no-fetch-ca", false, "with IP access and no os_ca_file, do not fetch Keystone's certificate chain; trust the images' system roots")
-	f.StringVar(&in.name, "name", "epks-addons", "release name; every object name starts with it")
-	f.StringVarP(&in.namespace, "namespace", "n", "", "namespace of the release [the parameters' namespace, or epks-system]")
 }
 
 // loaded is what the inputs amount to.
@@ -54,7 +62,7 @@ func (in *inputs) load(ctx context.Context, log io.Writer) (*loaded, error) {
 	}
 	l := &loaded{values: map[string]any{}}
 	if in.paramsFile != "" {
-		p, err := params.Load(in.paramsFile)
+		p, err := params.LoadFor(in.paramsFile, in.purpose)
 		if err != nil {
 			if os.IsNotExist(err) || strings.Contains(err.Error(), "reading parameters file") {
 				return nil, badInput("%v", err)

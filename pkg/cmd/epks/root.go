@@ -69,6 +69,7 @@ It reads the parameters file of the original HEAT stack as it is (see docs/param
 		newInstallCommand(s),
 		newUninstallCommand(s),
 		newStatusCommand(s),
+		newCloudInitCommand(s),
 	)
 	return root
 }

@@ -1,0 +1,139 @@
+//go:build integration
+
+package cloudinit
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/epks/epks/pkg/images"
+)
+
+// containerd starts a containerd of its own (no CRI, files under the test's
+// directory) and returns the environment that points ctr at it. It is
+// stopped by its process id.
+func containerd(t *testing.T) []string {
+	t.Helper()
+	bin := tool(t, "containerd", "containerd")
+	tool(t, "ctr", "containerd")
+	if os.Geteuid() != 0 {
+		t.Fatal("containerd needs root to unpack and mount images: run the integration tests as root, as CI does")
+	}
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "containerd.sock")
+	cfg := "version = 2\nroot = \"" + dir + "/root\"\nstate = \"" + dir + "/state\"\n" +
+		"disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"" + sock + "\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.Create(filepath.Join(dir, "containerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_, _ = cmd.Process.Wait()
+		log.Close()
+	})
+	env := append(os.Environ(), "CONTAINERD_ADDRESS="+sock, "CONTAINERD_SNAPSHOTTER=native")
+	for i := 0; i < 100; i++ {
+		c := exec.Command("ctr", "version")
+		c.Env = env
+		if c.Run() == nil {
+			return env
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "containerd.log"))
+	t.Fatalf("containerd did not start:\n%s", data)
+	return nil
+}
+
+// TestOfflineImages builds the images as `make images` does into an offline
+// bundle, runs the node's own import step (epks-containerd.sh import) against
+// a real containerd, and then does what epks-install.sh does with the epks
+// image: mount it and run its binary.
+func TestOfflineImages(t *testing.T) {
+	env := containerd(t)
+	ca, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := t.TempDir()
+	built, err := images.BuildAll(context.Background(), "../..", "../../images", filepath.Join(bundle, "images"),
+		images.Options{Registry: images.DefaultRegistry, Version: images.DefaultTag, Created: testNow, CABundle: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kubeadm on PATH, for the list of the images it needs.
+	binDir := t.TempDir()
+	if err := os.Symlink(kubeadm(t), filepath.Join(binDir, "kubeadm")); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "PATH="+binDir+":"+os.Getenv("PATH"))
+
+	importStep := func(source string) (string, error) {
+		p := seedParams(t, map[string]any{"offline_bundle_path": bundle, "package_source": source})
+		ud := parseUserData(t, render(t, p, RoleControlPlane, DefaultOS))
+		root := t.TempDir()
+		ud.extract(t, root)
+		cmd := exec.Command("bash", filepath.Join(root, "usr/local/lib/epks/epks-containerd.sh"), "import")
+		cmd.Env = append(env, "EPKS_ENV="+filepath.Join(root, "etc/epks/node.env"))
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := importStep("apt")
+	if err != nil {
+		t.Fatalf("epks-containerd.sh import: %v\n%s", err, out)
+	}
+	mustContain(t, "the import step", out, "imported 2 image tarball(s)", "kubeadm will pull: registry.k8s.io/kube-apiserver:v1.36.2")
+
+	ctr := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("ctr", append([]string{"--namespace", "k8s.io"}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("ctr %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	list := ctr("images", "ls")
+	for _, b := range built {
+		var line string
+		for _, l := range strings.Split(list, "\n") {
+			if strings.HasPrefix(l, b.Ref+" ") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, b.Digest.String()) || !strings.Contains(line, "io.cri-containerd.pinned=pinned") {
+			t.Errorf("%s is not imported with its digest %s and pinned:\n%s", b.Ref, b.Digest, list)
+		}
+	}
+
+	// What epks-install.sh does: mount the epks image and run its binary.
+	mnt := t.TempDir()
+	ctr("images", "mount", EPKSImage(seedParams(t, nil)), mnt)
+	defer ctr("images", "unmount", mnt)
+	version, err := exec.Command(filepath.Join(mnt, "usr/local/bin/epks"), "--version").CombinedOutput()
+	if err != nil || !strings.Contains(string(version), "epks version "+images.DefaultTag) {
+		t.Errorf("epks --version from the mounted image: %v\n%s", err, version)
+	}
+
+	// With package_source: bundle the node is offline: missing images fail the step.
+	out, err = importStep("bundle")
+	if err == nil || !strings.Contains(out, "the offline bundle lacks images kubeadm needs: registry.k8s.io/kube-apiserver:v1.36.2") {
+		t.Errorf("bundle without kubeadm's images: %v\n%s", err, out)
+	}
+}
