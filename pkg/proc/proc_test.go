@@ -22,6 +22,12 @@ func TestStartStop(t *testing.T) {
 	if !Alive(p.Pid()) || p.Exited() {
 		t.Fatal("the process does not run")
 	}
+	for i := 0; i < 100; i++ {
+		if log, _ := os.ReadFile(p.LogPath); len(log) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err := p.Stop(5 * time.Second); err != nil {
 		t.Fatal(err)
 	}
