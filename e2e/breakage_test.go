@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
 	"github.com/epks/epks/pkg/podrun"
-	"github.com/epks/epks/pkg/scenario"
 	"github.com/epks/epks/pkg/testbed"
 )
 
@@ -29,14 +28,11 @@ import (
 // brokenRBACFeature takes from the cinder CSI controller's ClusterRole the
 // right to create PersistentVolumes, which only the csi-provisioner uses.
 func brokenRBACFeature() types.Feature {
-	var w *scenario.Workload
+	w := &inNamespace{prefix: "e2e-rbac"}
 	role := testbed.Release + "-cinder-csi-controller"
 	return features.New("a sidecar without its RBAC").
+		Setup(w.setup).
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			w = workload(t, cfg, "e2e-rbac")
-			if err := w.CreateNamespace(ctx); err != nil {
-				t.Fatal(err)
-			}
 			rbac := clientset(t, cfg).RbacV1().ClusterRoles()
 			cr, err := rbac.Get(ctx, role, metav1.GetOptions{})
 			if err != nil {
@@ -91,11 +87,9 @@ func brokenRBACFeature() types.Feature {
 			if err := w.DeleteVolumes(ctx); err != nil {
 				t.Error(err)
 			}
-			if err := w.DeleteNamespace(ctx); err != nil {
-				t.Error(err)
-			}
 			return ctx
 		}).
+		Teardown(w.teardown).
 		Feature()
 }
 
@@ -130,17 +124,13 @@ func brokenCloudConfFeature() types.Feature {
 			if err := tb.Install(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
-			w := workload(t, cfg, "e2e-conf")
-			if err := w.CreateNamespace(ctx); err != nil {
-				t.Fatal(err)
-			}
+			w := &inNamespace{prefix: "e2e-conf"}
+			ctx = w.setup(ctx, t, cfg)
 			defer func() {
 				if err := w.DeleteVolumes(ctx); err != nil {
 					t.Error(err)
 				}
-				if err := w.DeleteNamespace(ctx); err != nil {
-					t.Error(err)
-				}
+				w.teardown(ctx, t, cfg)
 			}()
 			if _, err := w.Claim(ctx, "after", "1Gi", ""); err != nil {
 				t.Fatal(err)

@@ -45,6 +45,28 @@ func workload(t *testing.T, cfg *envconf.Config, prefix string) *scenario.Worklo
 	return w
 }
 
+// inNamespace is a feature's workload in a namespace of its own, made by
+// its Setup step and deleted, with what is in it, by its Teardown step.
+type inNamespace struct {
+	prefix string
+	*scenario.Workload
+}
+
+func (n *inNamespace) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+	n.Workload = workload(t, cfg, n.prefix)
+	if err := n.CreateNamespace(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+func (n *inNamespace) teardown(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	if err := n.DeleteNamespace(ctx); err != nil {
+		t.Error(err)
+	}
+	return ctx
+}
+
 // eventually polls cond every 250ms until it holds or timeout passes, then
 // fails the test with what.
 func eventually(ctx context.Context, t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {

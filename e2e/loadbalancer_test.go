@@ -29,18 +29,10 @@ import (
 // On the testbed the OCCM makes it with viosim's Octavia; on a real cluster
 // NCP makes it with NSX, and the IP must answer.
 func loadBalancerFeature() types.Feature {
-	var (
-		w   *scenario.Workload
-		svc *corev1.Service
-	)
+	w := &inNamespace{prefix: "e2e-lb"}
+	var svc *corev1.Service
 	return features.New("load balancer").
-		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			w = workload(t, cfg, "e2e-lb")
-			if err := w.CreateNamespace(ctx); err != nil {
-				t.Fatal(err)
-			}
-			return ctx
-		}).
+		Setup(w.setup).
 		Assess("a Service of type LoadBalancer gets an external IP", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 			var err error
 			if svc, err = w.LoadBalancer(ctx, "web", 80, 443); err != nil {
@@ -102,12 +94,7 @@ func loadBalancerFeature() types.Feature {
 			})
 			return ctx
 		}).
-		Teardown(func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-			if err := w.DeleteNamespace(ctx); err != nil {
-				t.Error(err)
-			}
-			return ctx
-		}).
+		Teardown(w.teardown).
 		Feature()
 }
 

@@ -25,20 +25,14 @@ import (
 // through Nova, snapshotted, restored and expanded; deleting everything
 // leaves nothing in Cinder.
 func volumesFeature() types.Feature {
+	w := &inNamespace{prefix: "e2e-vol"}
 	var (
-		w          *scenario.Workload
 		pv         *corev1.PersistentVolume
 		node       string
 		snapHandle string
 	)
 	return features.New("volumes").
-		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			w = workload(t, cfg, "e2e-vol")
-			if err := w.CreateNamespace(ctx); err != nil {
-				t.Fatal(err)
-			}
-			return ctx
-		}).
+		Setup(w.setup).
 		Assess("a claim on the default StorageClass is bound to a Cinder volume", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 			if _, err := w.Claim(ctx, "data", "1Gi", ""); err != nil {
 				t.Fatal(err)
@@ -165,11 +159,6 @@ func volumesFeature() types.Feature {
 			})
 			return ctx
 		}).
-		Teardown(func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-			if err := w.DeleteNamespace(ctx); err != nil {
-				t.Error(err)
-			}
-			return ctx
-		}).
+		Teardown(w.teardown).
 		Feature()
 }
