@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -147,7 +149,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintf(out, "  %-20s %s\n", e.name, e.url)
 	}
 	user, _ := s.NSXCredentials()
-	fmt.Fprintf(out, "\nOpenStack user admin / viosim-password; NSX user %s (password in the parameters file)\n", user)
+	var osUsers []string
+	for name := range s.Seeded.Users {
+		osUsers = append(osUsers, name)
+	}
+	sort.Strings(osUsers)
+	fmt.Fprintf(out, "\nOpenStack users %s; NSX user %s (passwords in the parameters file)\n", strings.Join(osUsers, ", "), user)
 	if ca := s.CACertPEM(); ca != nil {
 		fmt.Fprintf(out, "CA:               %s\n", filepath.Join(o.dir, "viosim-ca.crt"))
 	}

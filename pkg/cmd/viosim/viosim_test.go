@@ -48,10 +48,13 @@ func TestServes(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	text := out.String()
-	for _, want := range []string{"viosim is serving 4 servers", "Keystone (auth URL)", "NSX Manager", "viosim-params.yaml"} {
+	for _, want := range []string{"viosim is serving 4 servers", "Keystone (auth URL)", "NSX Manager", "viosim-params.yaml", "OpenStack users admin;"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
+	}
+	if strings.Contains(text, "viosim-password") || strings.Contains(text, "viosim-nsx-password") {
+		t.Errorf("a password is printed:\n%s", text)
 	}
 	for _, u := range regexp.MustCompile(`https://[^/\s]+`).FindAllString(text, -1) {
 		if !strings.HasPrefix(u, "https://127.0.0.1:") {
