@@ -19,7 +19,7 @@ demo: tools ## The README's main job: viosim, the local control plane, epks inst
 	$(GO) run ./hack/demo --dir _output/demo $(if $(KEEP),--keep)
 
 .PHONY: test
-test: tools verify test-unit test-integration e2e ## Everything CI runs: checks, unit, integration and e2e tests.
+test: deps tools verify test-unit test-integration e2e ## Everything CI runs: checks, unit, integration and e2e tests.
 
 ##@ Building
 
@@ -30,6 +30,10 @@ build: ## Build epks into _output/bin.
 .PHONY: images
 images: ## OCI image tarballs of epks and the port tagger into _output/images, no container engine (VERSION, REGISTRY).
 	$(GO) run ./hack/build-images $(if $(VERSION),-version $(VERSION)) $(if $(REGISTRY),-registry $(REGISTRY)) $(if $(IMAGES_DIR),-out $(IMAGES_DIR))
+
+.PHONY: deps
+deps: ## Install the Debian packages the tests use (cloud-init, netplan, OVS, shellcheck, containerd...), when missing.
+	hack/ci-setup.sh
 
 .PHONY: tools
 tools: ## Build the pinned upstream binaries (etcd, Kubernetes, kwok, helm, OCCM, cinder-csi, CSI sidecars, snapshot-controller) into $(EPKS_CACHE).

@@ -7,6 +7,7 @@
 #
 # Usage: hack/build-tools.sh [name...]      (default: every binary)
 set -euo pipefail
+# shellcheck source=hack/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 k8s_ldflags="-X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION \

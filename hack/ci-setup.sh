@@ -2,6 +2,7 @@
 # Installs what `make test` needs beyond Go and make on a fresh machine. Each step
 # checks first, so a second run does nothing.
 set -euo pipefail
+# shellcheck source=hack/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 if ! command -v go >/dev/null; then
@@ -18,6 +19,11 @@ for p in "${want[@]}"; do
     need+=("$p")
   fi
 done
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
+  log "the tests need these Debian packages: ${need[*]}"
+  log "install them as root (sudo hack/ci-setup.sh, or sudo apt-get install ${need[*]})"
+  exit 1
+fi
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
