@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -42,7 +43,7 @@ func Run(ctx context.Context, o Options) error {
 	if out == nil {
 		out = io.Discard
 	}
-	if err := os.RemoveAll(o.Dir); err != nil {
+	if err := freshDir(o.Dir); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -112,6 +113,31 @@ Everything keeps running until you press Ctrl-C:
 	fmt.Fprintf(out, " ✓ the load balancer, volumes and snapshot are deleted in viosim (%s)\n", time.Since(t).Round(100*time.Millisecond))
 	fmt.Fprintf(out, " ✓ every process stops now; the files stay in %s (make demo runs again from scratch)\n", o.Dir)
 	return nil
+}
+
+// marker marks a directory as the demo's, which a later run may empty.
+const marker = ".epks-demo"
+
+// freshDir empties dir for a new run: a new or empty directory, or one an
+// earlier run made. Any other directory is refused, never removed.
+func freshDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case os.IsNotExist(err):
+	case err != nil:
+		return err
+	case len(entries) > 0:
+		if _, err := os.Stat(filepath.Join(dir, marker)); err != nil {
+			return fmt.Errorf("%s is not empty and not a demo's directory: give a new or empty one with --dir", dir)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, marker), []byte("made by make demo; emptied by the next run\n"), 0o644)
 }
 
 // report collects what each step found.
