@@ -21,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/epks/epks/pkg/atomicfile"
 )
 
 // The user the images run as: distroless's nonroot.
@@ -370,7 +372,7 @@ func BuildAll(ctx context.Context, moduleDir, specsDir, outDir string, o Options
 			return nil, fmt.Errorf("image %s: %w", s.Repository, err)
 		}
 		path := filepath.Join(outDir, o.TarballName(s))
-		if err := writeFileAtomic(path, func(w io.Writer) error { return WriteTarball(w, o.Ref(s), img, o.Created) }); err != nil {
+		if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return WriteTarball(w, o.Ref(s), img, o.Created) }); err != nil {
 			return nil, fmt.Errorf("writing %s: %w", path, err)
 		}
 		digest, err := img.Digest()
@@ -380,23 +382,4 @@ func BuildAll(ctx context.Context, moduleDir, specsDir, outDir string, o Options
 		out = append(out, Built{Spec: s, Ref: o.Ref(s), Digest: digest, Path: path})
 	}
 	return out, nil
-}
-
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

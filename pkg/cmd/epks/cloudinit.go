@@ -5,12 +5,12 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/epks/epks/pkg/atomicfile"
 	"github.com/epks/epks/pkg/cloudinit"
 	"github.com/epks/epks/pkg/params"
 )
@@ -99,7 +99,7 @@ Bad input (parameters, flags, PKI directory) exits with code 2 and writes nothin
 				_, err = s.out.Write(data)
 				return err
 			}
-			if err := writeSecretFile(output, data); err != nil {
+			if err := atomicfile.Write(output, 0o600, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 				return err
 			}
 			fmt.Fprintf(s.err, "Wrote the user data of a %s node to %s (mode 0600).\n", r, output)
@@ -126,24 +126,4 @@ func gzipBytes(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
-}
-
-// writeSecretFile writes data to path with mode 0600, whole or not at all.
-func writeSecretFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
