@@ -23,7 +23,7 @@ import (
 
 	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/render"
-	"github.com/epks/epks/pkg/toolbin"
+	"github.com/epks/epks/test/toolbin"
 )
 
 const fullValuesFile = "epks-addons/ci/full-values.yaml"

@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
-	"github.com/epks/epks/pkg/podrun"
-	"github.com/epks/epks/pkg/testbed"
+	"github.com/epks/epks/test/podrun"
+	"github.com/epks/epks/test/testbed"
 )
 
 // These features break the installed release on purpose, to prove that the

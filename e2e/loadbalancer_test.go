@@ -20,9 +20,9 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
-	"github.com/epks/epks/pkg/scenario"
+	"github.com/epks/epks/test/scenario"
 	"github.com/epks/epks/pkg/sim"
-	"github.com/epks/epks/pkg/testbed"
+	"github.com/epks/epks/test/testbed"
 )
 
 // loadBalancerFeature: a Service of type LoadBalancer gets an external IP.

@@ -7,7 +7,7 @@
 //
 // With KUBECONFIG set the suite runs against that cluster as it is (an epks
 // cluster on VIO: NCP serves the LoadBalancers). Without it, it brings up a
-// testbed on this machine (pkg/testbed): viosim, the local control plane,
+// testbed on this machine (test/testbed): viosim, the local control plane,
 // the add-ons installed by epks, and the OCCM, the cinder CSI controller
 // with its sidecars, the snapshot-controller and the port tagger running as
 // real processes with the chart's configuration and RBAC. `make e2e` runs it
@@ -25,7 +25,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
-	"github.com/epks/epks/pkg/testbed"
+	"github.com/epks/epks/test/testbed"
 )
 
 var (

@@ -15,9 +15,9 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
-	"github.com/epks/epks/pkg/localcluster"
+	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/pkg/tagger"
-	"github.com/epks/epks/pkg/testbed"
+	"github.com/epks/epks/test/testbed"
 )
 
 // nodesFeature: the OCCM initializes every node from Nova, then the port

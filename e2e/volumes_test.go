@@ -16,9 +16,9 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
-	"github.com/epks/epks/pkg/scenario"
+	"github.com/epks/epks/test/scenario"
 	"github.com/epks/epks/pkg/tagger"
-	"github.com/epks/epks/pkg/testbed"
+	"github.com/epks/epks/test/testbed"
 )
 
 // volumesFeature: a claim gets a Cinder volume, attached to its pod's node

@@ -1,7 +1,7 @@
 // Command demo is the README's main job on the embedded default: it brings
 // up viosim and the local control plane, installs the add-ons with epks
 // from the parameters file viosim writes, runs the cloud components as real
-// processes (pkg/testbed), then walks through what the cluster promises (a
+// processes (test/testbed), then walks through what the cluster promises (a
 // LoadBalancer Service, a volume, its attachment, a snapshot, a restore, an
 // expansion) and reports what happened in the cluster and in the cloud.
 //
@@ -22,7 +22,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/epks/epks/pkg/demo"
+	"github.com/epks/epks/test/demo"
 )
 
 func main() {

@@ -1,5 +1,5 @@
 // Command localcluster starts and stops the local control plane that the
-// tests and the demo use (see pkg/localcluster), detached from the command.
+// tests and the demo use (see test/localcluster), detached from the command.
 //
 // Usage:
 //
@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/epks/epks/pkg/localcluster"
+	"github.com/epks/epks/test/localcluster"
 )
 
 const usage = `usage: localcluster up|status|down [flags]

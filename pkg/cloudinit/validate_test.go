@@ -17,7 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/epks/epks/pkg/params"
-	"github.com/epks/epks/pkg/toolbin"
+	"github.com/epks/epks/test/toolbin"
 )
 
 // TestCloudInitSchema validates every role x OS with `cloud-init schema`.

@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/epks/epks/charts"
-	"github.com/epks/epks/pkg/localcluster"
+	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/pkg/nodename"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"

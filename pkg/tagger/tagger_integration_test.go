@@ -23,8 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/epks/epks/pkg/cloudconf"
-	"github.com/epks/epks/pkg/localcluster"
-	"github.com/epks/epks/pkg/localcluster/clustertest"
+	"github.com/epks/epks/test/localcluster"
+	"github.com/epks/epks/test/localcluster/clustertest"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/fault"
 	"github.com/epks/epks/pkg/sim/model"

@@ -1,6 +1,6 @@
 // Package demo is the README's main job: a whole epks cluster on this
-// machine (pkg/testbed), then the seed's two promises carried out through
-// the Kubernetes API (pkg/scenario), and a report of what the cluster and
+// machine (test/testbed), then the seed's two promises carried out through
+// the Kubernetes API (test/scenario), and a report of what the cluster and
 // the simulated cloud did.
 package demo
 
@@ -18,10 +18,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/epks/epks/pkg/scenario"
+	"github.com/epks/epks/test/scenario"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"
-	"github.com/epks/epks/pkg/testbed"
+	"github.com/epks/epks/test/testbed"
 )
 
 // Options configure the demo.

@@ -22,10 +22,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/epks/epks/pkg/localcluster"
-	"github.com/epks/epks/pkg/localcluster/clustertest"
-	"github.com/epks/epks/pkg/podrun"
-	"github.com/epks/epks/pkg/proc"
+	"github.com/epks/epks/test/localcluster"
+	"github.com/epks/epks/test/localcluster/clustertest"
+	"github.com/epks/epks/test/podrun"
+	"github.com/epks/epks/test/proc"
 )
 
 // TestMain lets the test binary stand for the images of the test pods:

@@ -42,7 +42,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/epks/epks/pkg/proc"
+	"github.com/epks/epks/test/proc"
 )
 
 // Binary says how to run the containers of one image.

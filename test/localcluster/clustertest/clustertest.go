@@ -10,7 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/epks/epks/pkg/localcluster"
+	"github.com/epks/epks/test/localcluster"
 )
 
 // Cluster is a started local cluster with an admin client.

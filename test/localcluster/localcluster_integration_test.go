@@ -20,8 +20,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
-	"github.com/epks/epks/pkg/localcluster"
-	"github.com/epks/epks/pkg/localcluster/clustertest"
+	"github.com/epks/epks/test/localcluster"
+	"github.com/epks/epks/test/localcluster/clustertest"
 )
 
 func TestClusterRunsWorkloads(t *testing.T) {

@@ -13,7 +13,7 @@ func TestVersionsMatchHack(t *testing.T) {
 		t.Fatal(err)
 	}
 	if string(hack) != string(versionsEnv) {
-		t.Fatal("pkg/toolbin/versions.env differs from hack/versions.env: run `go generate ./pkg/toolbin`")
+		t.Fatal("test/toolbin/versions.env differs from hack/versions.env: run `go generate ./test/toolbin`")
 	}
 	for name, key := range versionKey {
 		if Versions()[key] == "" {

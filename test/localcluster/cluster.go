@@ -27,8 +27,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/epks/epks/pkg/nodename"
-	"github.com/epks/epks/pkg/proc"
-	"github.com/epks/epks/pkg/toolbin"
+	"github.com/epks/epks/test/proc"
+	"github.com/epks/epks/test/toolbin"
 )
 
 // Options configure a local cluster.

@@ -6,7 +6,7 @@
 // to the cloud run as real processes from their upstream binaries: the
 // OpenStack cloud controller manager, the cinder CSI controller with its
 // sidecars, the snapshot-controller and the port tagger. Their commands,
-// configuration, Secrets and RBAC are the chart's (see pkg/podrun).
+// configuration, Secrets and RBAC are the chart's (see test/podrun).
 //
 // The cinder CSI node plugin is not run (kwok nodes mount nothing); the
 // testbed registers the driver on each node as the node plugin would
@@ -36,13 +36,13 @@ import (
 
 	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/install"
-	"github.com/epks/epks/pkg/localcluster"
+	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/pkg/params"
-	"github.com/epks/epks/pkg/podrun"
-	"github.com/epks/epks/pkg/proc"
+	"github.com/epks/epks/test/podrun"
+	"github.com/epks/epks/test/proc"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"
-	"github.com/epks/epks/pkg/toolbin"
+	"github.com/epks/epks/test/toolbin"
 	"github.com/epks/epks/pkg/values"
 )
 
