@@ -222,3 +222,33 @@ func TestTrustSystemRootsFlag(t *testing.T) {
 		t.Errorf("template connected to Keystone %d times", n)
 	}
 }
+
+// TestInstallPreflightTrust: epks install refuses, before it contacts the
+// cluster, an NSX Manager that presents a certificate the parameters do not
+// pin, and one with no trust at all.
+func TestInstallPreflightTrust(t *testing.T) {
+	s := startSim(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "viosim-ca.crt"), s.CACertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		edit   func(m map[string]any)
+		errHas string
+	}{
+		{"wrong thumbprint", func(m map[string]any) { m["nsx_thumbprint"] = strings.Repeat("0", 64) }, "not a pinned thumbprint"},
+		{"no NSX trust", func(m map[string]any) {}, "no trust is set for it"},
+	} {
+		m := s.Params(sim.ParamsOptions{})
+		delete(m, "nsx_ca_file")
+		m["os_ca_file"] = filepath.Join(dir, "viosim-ca.crt")
+		tt.edit(m)
+		p := writeParams(t, m)
+		code, _, errOut := run(t, "install", "-p", p, "--kubeconfig", filepath.Join(dir, "no-such-kubeconfig"))
+		if code != ExitFailure || !strings.Contains(errOut, "preflight") || !strings.Contains(errOut, "NSX Manager "+s.NSXAddress()) ||
+			!strings.Contains(errOut, tt.errHas) || strings.Contains(errOut, "kubeconfig") {
+			t.Errorf("%s: exit %d:\n%s", tt.name, code, errOut)
+		}
+	}
+}
