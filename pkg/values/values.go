@@ -11,7 +11,7 @@
 //	os_auth_url, os_username, os_password, os_tenant_id, os_domain_id,
 //	os_project_domain_id, os_region, application credential, os_insecure
 //	                              openstack.* (cloud.conf)
-//	nova.crt, cinder.crt, os_ca_file, or Keystone's chain
+//	nova.crt, cinder.crt, or os_ca_file (epks trust)
 //	                              openstack.caBundle
 //	nsx_api_manager(s), nsx_username, nsx_password, client certificate,
 //	nsx_ca_file, nsx_thumbprint, nsx_insecure, nsx_api_mode
