@@ -17,10 +17,17 @@ const FetchTimeout = 15 * time.Second
 // shows the user to compare out of band before pinning it, and nothing else
 // may use it.
 func FetchChain(ctx context.Context, addr string) ([]*x509.Certificate, error) {
+	return FetchChainVia(ctx, addr, "")
+}
+
+// FetchChainVia is FetchChain connecting to the IP via instead of resolving
+// the host name of addr (see CheckVia).
+func FetchChainVia(ctx context.Context, addr, via string) ([]*x509.Certificate, error) {
 	hostport, host, err := hostPort(addr)
 	if err != nil {
 		return nil, err
 	}
+	hostport = dialAddress(hostport, via)
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, FetchTimeout)

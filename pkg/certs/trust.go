@@ -148,10 +148,18 @@ func (t Trust) Config(serverName string) (*tls.Config, error) {
 // trust of t: it fails when the server presents a chain that t does not
 // accept.
 func Check(ctx context.Context, addr string, t Trust) error {
+	return CheckVia(ctx, addr, "", t)
+}
+
+// CheckVia is Check connecting to the IP via instead of resolving the
+// host name of addr (still verified for that name), as a pod whose
+// hostAliases map the name does. An empty via resolves the name.
+func CheckVia(ctx context.Context, addr, via string, t Trust) error {
 	hostport, host, err := hostPort(addr)
 	if err != nil {
 		return err
 	}
+	hostport = dialAddress(hostport, via)
 	cfg, err := t.Config(host)
 	if err != nil {
 		return err
@@ -186,4 +194,16 @@ func hostPort(addr string) (hostport, host string, err error) {
 		hostport = net.JoinHostPort(u.Hostname(), "443")
 	}
 	return hostport, u.Hostname(), nil
+}
+
+// dialAddress replaces the host of hostport by via, when via is set.
+func dialAddress(hostport, via string) string {
+	if via == "" {
+		return hostport
+	}
+	_, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	return net.JoinHostPort(via, port)
 }

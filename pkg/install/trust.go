@@ -3,6 +3,7 @@ package install
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/epks/epks/pkg/certs"
@@ -15,6 +16,9 @@ type TrustTarget struct {
 	Name string
 	// Address is https://host[:port]/... or host[:port].
 	Address string
+	// Via is the IP to connect to instead of resolving Address's host, as
+	// the pods' hostAliases map it; "" resolves it.
+	Via string
 	// Trusts are checked one by one; each must accept the endpoint.
 	Trusts []NamedTrust
 }
@@ -53,7 +57,7 @@ func CheckTrust(ctx context.Context, targets []TrustTarget) error {
 			if nt.Trust.Insecure {
 				continue
 			}
-			err := certs.Check(ctx, t.Address, nt.Trust)
+			err := certs.CheckVia(ctx, t.Address, t.Via, nt.Trust)
 			if err == nil {
 				continue
 			}
@@ -82,10 +86,11 @@ func CheckTrust(ctx context.Context, targets []TrustTarget) error {
 // trust lives in an existing Secret are left out.
 func TrustTargetsFromValues(v map[string]any) []TrustTarget {
 	var out []TrustTarget
+	aliases := aliasIPs(v)
 	os, _ := v["openstack"].(map[string]any)
 	if url, _ := os["authURL"].(string); url != "" && strings.HasPrefix(url, "https://") && str(os, "existingSecret") == "" {
 		ca := str(os, "caBundle")
-		out = append(out, TrustTarget{Name: "Keystone", Address: url, Trusts: []NamedTrust{{
+		out = append(out, TrustTarget{Name: "Keystone", Address: url, Via: aliases[hostOf(url)], Trusts: []NamedTrust{{
 			Use:     "the cloud controller manager, cinder-csi and the port tagger (openstack.caBundle)",
 			Trust:   certs.Trust{CABundle: []byte(ca), Insecure: boolean(os, "insecure")},
 			Missing: ca == "",
@@ -112,7 +117,7 @@ func TrustTargetsFromValues(v map[string]any) []TrustTarget {
 		if addr == "" {
 			continue
 		}
-		t := TrustTarget{Name: "NSX Manager " + addr, Address: addr}
+		t := TrustTarget{Name: "NSX Manager " + addr, Address: addr, Via: aliases[hostOf(addr)]}
 		switch {
 		case insecure:
 		case ca == "" && len(thumbprints) == 0:
@@ -144,4 +149,34 @@ func str(m map[string]any, k string) string {
 func boolean(m map[string]any, k string) bool {
 	b, _ := m[k].(bool)
 	return b
+}
+
+// aliasIPs maps the host names of hostAliases to their IPs.
+func aliasIPs(v map[string]any) map[string]string {
+	out := map[string]string{}
+	list, _ := v["hostAliases"].([]any)
+	for _, a := range list {
+		m, _ := a.(map[string]any)
+		ip := str(m, "ip")
+		names, _ := m["hostnames"].([]any)
+		for _, n := range names {
+			if s, ok := n.(string); ok && ip != "" {
+				out[s] = ip
+			}
+		}
+	}
+	return out
+}
+
+// hostOf returns the host of https://host[:port]/..., host:port or host.
+func hostOf(addr string) string {
+	raw := addr
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }

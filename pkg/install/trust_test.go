@@ -98,3 +98,34 @@ func otherCA(t *testing.T) string {
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
+
+// TestCheckTrustThroughHostAliases: endpoints named by host names that only
+// the pods' hostAliases resolve (VIO without IP access) are checked at the
+// aliases' IPs, for their names.
+func TestCheckTrustThroughHostAliases(t *testing.T) {
+	const name = "keystone.vio.invalid"
+	s, err := sim.New(sim.Options{DNSNames: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	u := s.URL(sim.Keystone)
+	byName := strings.Replace(u, "127.0.0.1", name, 1)
+	if byName == u {
+		t.Fatalf("viosim's URL %s is not on 127.0.0.1", u)
+	}
+	v := map[string]any{
+		"openstack":   map[string]any{"authURL": byName, "caBundle": string(s.CACertPEM())},
+		"hostAliases": []any{map[string]any{"ip": "127.0.0.1", "hostnames": []any{name}}},
+	}
+	if err := install.CheckTrust(context.Background(), install.TrustTargetsFromValues(v)); err != nil {
+		t.Fatalf("through hostAliases: %v", err)
+	}
+	delete(v, "hostAliases")
+	if err := install.CheckTrust(context.Background(), install.TrustTargetsFromValues(v)); err == nil {
+		t.Fatal("a name nothing resolves passed the preflight")
+	}
+}

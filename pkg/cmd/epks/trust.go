@@ -129,7 +129,8 @@ func (t *truster) keystone(ctx context.Context) {
 		fmt.Fprintf(t.out, "Keystone: %s does not use TLS; nothing to pin.\n\n", p.OSAuthURL)
 		return
 	}
-	chain, err := certs.FetchChain(ctx, p.OSAuthURL)
+	via := t.via(u.Hostname())
+	chain, err := certs.FetchChainVia(ctx, p.OSAuthURL, via)
 	if err != nil {
 		t.problem("Keystone: %v", err)
 		return
@@ -137,7 +138,7 @@ func (t *truster) keystone(ctx context.Context) {
 	fmt.Fprintf(t.out, "Keystone at %s presents:\n", p.OSAuthURL)
 	t.printChain(chain)
 	if len(p.OpenStackCA) > 0 {
-		if err := certs.Check(ctx, p.OSAuthURL, certs.Trust{CABundle: p.OpenStackCA}); err != nil {
+		if err := certs.CheckVia(ctx, p.OSAuthURL, via, certs.Trust{CABundle: p.OpenStackCA}); err != nil {
 			t.problem("Keystone's chain does not verify with the CA the parameters pin (%s): %v\n"+
 				"  If VIO's certificate was replaced, compare the chain above with VIO's, then remove os_ca_file and run epks trust again.",
 				openStackCAKeys(p), err)
@@ -169,6 +170,31 @@ func (t *truster) keystone(ctx context.Context) {
 	t.add = append(t.add, setting{key: "os_ca_file", value: t.caOut})
 }
 
+// via is the IP the pods reach host at through their hostAliases (the
+// keystone_/nova_/cinder_ names and IPs), or "" to resolve it here.
+func (t *truster) via(host string) string {
+	for _, a := range t.p.HostAliases() {
+		for _, n := range a.Hostnames {
+			if n == host {
+				return a.IP.String()
+			}
+		}
+	}
+	return ""
+}
+
+// managerHost is the host of an NSX Manager address.
+func managerHost(m string) string {
+	if !strings.Contains(m, "://") {
+		m = "https://" + m
+	}
+	u, err := url.Parse(m)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
 func openStackCAKeys(p *params.Params) string {
 	if p.OSCAFile != "" {
 		return "os_ca_file " + p.OSCAFile
@@ -184,7 +210,8 @@ func (t *truster) nsx(ctx context.Context) {
 	}
 	var pins []string
 	for _, m := range p.NSXAPIManagers {
-		chain, err := certs.FetchChain(ctx, m)
+		via := t.via(managerHost(m))
+		chain, err := certs.FetchChainVia(ctx, m, via)
 		if err != nil {
 			t.problem("NSX Manager %s: %v", m, err)
 			continue
@@ -196,14 +223,14 @@ func (t *truster) nsx(ctx context.Context) {
 		pinned := false
 		if len(p.NSXCA) > 0 {
 			pinned = true
-			if err := certs.Check(ctx, m, certs.Trust{CABundle: p.NSXCA}); err != nil {
+			if err := certs.CheckVia(ctx, m, via, certs.Trust{CABundle: p.NSXCA}); err != nil {
 				t.problem("NSX Manager %s does not verify with nsx_ca_file %s: %v", m, p.NSXCAFile, err)
 				continue
 			}
 		}
 		if len(p.NSXThumbprints) > 0 {
 			pinned = true
-			if err := certs.Check(ctx, m, certs.Trust{Thumbprints: p.NSXThumbprints}); err != nil {
+			if err := certs.CheckVia(ctx, m, via, certs.Trust{Thumbprints: p.NSXThumbprints}); err != nil {
 				t.problem("NSX Manager %s: %v (nsx_thumbprint lists %s)", m, err, strings.Join(p.NSXThumbprints, ", "))
 				continue
 			}
@@ -211,7 +238,7 @@ func (t *truster) nsx(ctx context.Context) {
 		switch {
 		case pinned:
 			fmt.Fprintf(t.out, "  verified with the trust the parameters pin: nothing to add.\n\n")
-		case certs.Check(ctx, m, certs.Trust{}) == nil:
+		case certs.CheckVia(ctx, m, via, certs.Trust{}) == nil:
 			fmt.Fprintf(t.out, "  verified with the system roots: nothing to add.\n\n")
 		default:
 			fmt.Fprintln(t.out)

@@ -252,3 +252,28 @@ func TestInstallPreflightTrust(t *testing.T) {
 		}
 	}
 }
+
+// TestTrustThroughHostAliases: a Keystone named by a host name that only
+// the pods' hostAliases resolve (keystone_hostname, keystone_ip) is fetched
+// at that IP and verified for that name.
+func TestTrustThroughHostAliases(t *testing.T) {
+	const name = "keystone.vio.invalid"
+	s, err := sim.New(sim.Options{DNSNames: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	m := s.Params(sim.ParamsOptions{})
+	delete(m, "os_ca_file")
+	delete(m, "nsx_ca_file")
+	byName := strings.Replace(s.URL(sim.Keystone), "127.0.0.1", name, 1)
+	m["ip_access"], m["keystone_hostname"], m["keystone_ip"], m["os_auth_url"] = true, name, "127.0.0.1", byName
+	p := writeParams(t, m)
+	code, out, errOut := run(t, "trust", "-p", p)
+	if code != 0 || !strings.Contains(out, "Keystone at "+byName+" presents:") || !strings.Contains(out, "os_ca_file: "+DefaultKeystoneCAFile) {
+		t.Errorf("exit %d: %s\n%s", code, errOut, out)
+	}
+}
