@@ -24,14 +24,7 @@ import (
 // exactly when the values pin what they present, and names every endpoint
 // a component would refuse.
 func TestCheckTrust(t *testing.T) {
-	s, err := sim.New(sim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := startSim(t, sim.Options{})
 	conn, err := tls.Dial("tcp", s.NSXAddress(), s.TLSConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -104,14 +97,7 @@ func otherCA(t *testing.T) string {
 // aliases' IPs, for their names.
 func TestCheckTrustThroughHostAliases(t *testing.T) {
 	const name = "keystone.vio.invalid"
-	s, err := sim.New(sim.Options{DNSNames: []string{name}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := startSim(t, sim.Options{DNSNames: []string{name}})
 	u := s.URL(sim.Keystone)
 	byName := strings.Replace(u, "127.0.0.1", name, 1)
 	if byName == u {
@@ -128,4 +114,17 @@ func TestCheckTrustThroughHostAliases(t *testing.T) {
 	if err := install.CheckTrust(context.Background(), install.TrustTargetsFromValues(v)); err == nil {
 		t.Fatal("a name nothing resolves passed the preflight")
 	}
+}
+
+func startSim(t *testing.T, opts sim.Options) *sim.Server {
+	t.Helper()
+	s, err := sim.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }

@@ -19,9 +19,13 @@ import (
 	"github.com/epks/epks/pkg/sim"
 )
 
-func startSim(t *testing.T) *sim.Server {
+func startSim(t *testing.T, opts ...sim.Options) *sim.Server {
 	t.Helper()
-	s, err := sim.New(sim.Options{})
+	var o sim.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	s, err := sim.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,14 +262,7 @@ func TestInstallPreflightTrust(t *testing.T) {
 // at that IP and verified for that name.
 func TestTrustThroughHostAliases(t *testing.T) {
 	const name = "keystone.vio.invalid"
-	s, err := sim.New(sim.Options{DNSNames: []string{name}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := startSim(t, sim.Options{DNSNames: []string{name}})
 	m := s.Params(sim.ParamsOptions{})
 	delete(m, "os_ca_file")
 	delete(m, "nsx_ca_file")
