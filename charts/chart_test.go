@@ -498,6 +498,7 @@ func TestSchemaRejects(t *testing.T) {
 		{"ncp.replicas", "two", "/ncp/replicas"},
 		{"ncp.enabled", "yes", "/ncp/enabled"},
 		{"nsx.managers", "nsx.local", "/nsx/managers"},
+		{"nsx.thumbprints", []any{"AB:CD"}, "/nsx/thumbprints"},
 		{"loadBalancer.provider", "f5", "/loadBalancer/provider"},
 		{"openstack.password", "line1\nline2", "/openstack/password"},
 		{"portTagger.maxConcurrency", 100, "/portTagger/maxConcurrency"},

@@ -110,17 +110,14 @@ func TestBundleDeduplicates(t *testing.T) {
 }
 
 // TestFetchChainFromTLSServer fetches the chain of a loopback TLS server
-// whose leaf is issued by an intermediate, and checks that a client trusting
-// the resulting bundle verifies the server.
+// whose leaf is issued by an intermediate, pins its anchor (the last
+// certificate presented, not every one), and checks that a client trusting
+// only the anchor verifies the server.
 func TestFetchChainFromTLSServer(t *testing.T) {
 	root := issue(t, "root", nil, now.AddDate(-1, 0, 0), now.AddDate(5, 0, 0), true)
 	inter := issue(t, "intermediate", root, now.AddDate(-1, 0, 0), now.AddDate(5, 0, 0), true)
 	leaf := issue(t, "keystone", inter, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0), false)
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{
-		Certificate: [][]byte{leaf.cert.Raw, inter.cert.Raw}, PrivateKey: leaf.key}}}
-	srv.StartTLS()
-	defer srv.Close()
+	srv := tlsServer(t, leaf, inter)
 
 	chain, err := FetchChain(context.Background(), srv.URL+"/v3")
 	if err != nil {
@@ -129,23 +126,100 @@ func TestFetchChainFromTLSServer(t *testing.T) {
 	if len(chain) != 2 || chain[0].Subject.CommonName != "keystone" || chain[1].Subject.CommonName != "intermediate" {
 		t.Fatalf("chain = %v", chain)
 	}
-	bundle, err := TrustBundle(chain, time.Now())
+	anchor, err := Anchor(chain, "127.0.0.1", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(bundle) {
-		t.Fatal("bundle does not load")
+	if anchor.Subject.CommonName != "intermediate" {
+		t.Fatalf("anchor %q, want the last certificate presented", anchor.Subject.CommonName)
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := client.Get(srv.URL)
-	if err != nil {
-		t.Fatalf("a client trusting the fetched bundle cannot reach the server: %v", err)
+	if err := Check(context.Background(), srv.URL, Trust{CABundle: pemOf(anchor)}); err != nil {
+		t.Fatalf("a client trusting the anchor cannot reach the server: %v", err)
 	}
-	resp.Body.Close()
+	// host:port works as an address too (NSX Managers are given so).
+	if _, err := FetchChain(context.Background(), strings.TrimPrefix(srv.URL, "https://")); err != nil {
+		t.Errorf("host:port: %v", err)
+	}
 
-	if _, err := TrustBundle(chain, now.AddDate(3, 0, 0)); err == nil || !strings.Contains(err.Error(), "expired") {
+	if _, err := Anchor(chain, "127.0.0.1", now.AddDate(3, 0, 0)); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Errorf("an expired leaf must be refused, got %v", err)
+	}
+	if _, err := Anchor(chain, "keystone.example.com", time.Now()); err == nil || !strings.Contains(err.Error(), "does not verify for keystone.example.com") {
+		t.Errorf("a chain not valid for the host must be refused, got %v", err)
+	}
+	// A chain out of order (the leaf not issued by what follows it) is refused.
+	if _, err := Anchor([]*x509.Certificate{leaf.cert, root.cert}, "127.0.0.1", time.Now()); err == nil {
+		t.Error("a broken chain is accepted")
+	}
+}
+
+func tlsServer(t *testing.T, leaf *keyPair, chain ...*keyPair) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	c := tls.Certificate{Certificate: [][]byte{leaf.cert.Raw}, PrivateKey: leaf.key}
+	for _, k := range chain {
+		c.Certificate = append(c.Certificate, k.cert.Raw)
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{c}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestCheck: pinned trust accepts the server it pins and refuses any other,
+// by CA and by leaf thumbprint.
+func TestCheck(t *testing.T) {
+	ca := issue(t, "ca", nil, now.AddDate(-1, 0, 0), now.AddDate(5, 0, 0), true)
+	leaf := issue(t, "nsx", ca, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0), false)
+	self := issue(t, "nsx-self-signed", nil, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0), false)
+	other := issue(t, "other", nil, now.AddDate(-1, 0, 0), now.AddDate(5, 0, 0), true)
+	srv := tlsServer(t, leaf)
+	selfSrv := tlsServer(t, self)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		url    string
+		trust  Trust
+		errHas string
+	}{
+		{"pinned CA", srv.URL, Trust{CABundle: pemOf(ca.cert)}, ""},
+		{"another CA", srv.URL, Trust{CABundle: pemOf(other.cert)}, "unknown authority"},
+		{"system roots", srv.URL, Trust{}, "unknown authority"},
+		{"leaf thumbprint", srv.URL, Trust{Thumbprints: []string{Thumbprint(other.cert), Thumbprint(leaf.cert)}}, ""},
+		{"self-signed thumbprint", selfSrv.URL, Trust{Thumbprints: []string{Thumbprint(self.cert)}}, ""},
+		{"CA thumbprint is not the leaf's", srv.URL, Trust{Thumbprints: []string{Thumbprint(ca.cert)}}, "is not a pinned thumbprint"},
+		{"wrong thumbprint", selfSrv.URL, Trust{Thumbprints: []string{Thumbprint(leaf.cert)}}, Thumbprint(self.cert)},
+		{"insecure", selfSrv.URL, Trust{Insecure: true}, ""},
+	} {
+		err := Check(ctx, tt.url, tt.trust)
+		switch {
+		case tt.errHas == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.errHas != "" && (err == nil || !strings.Contains(err.Error(), tt.errHas)):
+			t.Errorf("%s: got %v, want an error with %q", tt.name, err, tt.errHas)
+		}
+	}
+}
+
+func TestNormalizeThumbprint(t *testing.T) {
+	c := issue(t, "a", nil, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0), true)
+	tp := Thumbprint(c.cert)
+	if len(tp) != 64 || strings.ToLower(tp) != tp {
+		t.Fatalf("thumbprint %q is not 64 lower-case hex digits", tp)
+	}
+	for _, tt := range []struct{ in, want, errHas string }{
+		{tp, tp, ""},
+		{strings.ToUpper(tp), tp, ""},
+		{Fingerprint(c.cert), tp, ""},
+		{" " + tp + " ", tp, ""},
+		{tp[:40], "", "SHA-1"},
+		{tp[:63], "", "63 characters"},
+		{strings.Repeat("g", 64), "", "not hex"},
+	} {
+		got, err := NormalizeThumbprint(tt.in)
+		if got != tt.want || (tt.errHas == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.errHas)) {
+			t.Errorf("NormalizeThumbprint(%q) = %q, %v; want %q, error with %q", tt.in, got, err, tt.want, tt.errHas)
+		}
 	}
 }
 
@@ -160,7 +234,7 @@ func TestFetchChainErrors(t *testing.T) {
 	defer cancel()
 	for _, tt := range []struct{ url, want string }{
 		{"http://127.0.0.1:1/v3", "does not use TLS"},
-		{"not a url", "is not a URL"},
+		{"not a url", "is not an address"},
 		{"https://" + addr + "/v3", "fetching the certificate of " + addr},
 	} {
 		if _, err := FetchChain(ctx, tt.url); err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -1,7 +1,8 @@
 // Package certs reads, checks and bundles the certificates epks hands to the
-// components: the CA bundle of the OpenStack endpoints (from files, or from
-// Keystone's TLS handshake as the seed's stack downloaded it) and the NSX
-// Manager's trust and client identity.
+// components (the CA bundle of the OpenStack endpoints, the NSX Managers'
+// trust and client identity), fetches a presented chain for `epks trust` to
+// show, and checks endpoints against pinned trust: a CA bundle, or SHA-256
+// thumbprints of the leaf certificate.
 package certs
 
 import (

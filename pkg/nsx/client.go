@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/epks/epks/pkg/certs"
 )
 
 // Config configures a Client.
@@ -37,6 +39,11 @@ type Config struct {
 	Certificate *tls.Certificate
 	// RootCAs verify the Managers; nil uses the system roots.
 	RootCAs *x509.CertPool
+	// Thumbprints pin the Managers' leaf certificates by SHA-256 (64 hex
+	// digits, colons allowed): when set, a Manager is accepted exactly when
+	// its certificate has one of them, and RootCAs is not used (NCP's
+	// `[nsx_v3] thumbprint`, for NSX's self-signed certificates).
+	Thumbprints []string
 	// Insecure skips TLS verification. Not for production.
 	Insecure bool
 	// RateLimit is the most requests per second [90], below NSX's default of
@@ -108,6 +115,19 @@ func New(cfg Config) (*Client, error) {
 		cfg.PageSize = 1000
 	}
 	tlsCfg := &tls.Config{RootCAs: cfg.RootCAs, InsecureSkipVerify: cfg.Insecure, MinVersion: tls.VersionTLS12} //nolint:gosec // opt-in
+	if len(cfg.Thumbprints) > 0 && !cfg.Insecure {
+		pins := make([]string, len(cfg.Thumbprints))
+		for i, t := range cfg.Thumbprints {
+			n, err := certs.NormalizeThumbprint(t)
+			if err != nil {
+				return nil, fmt.Errorf("nsx: thumbprint %d %w", i+1, err)
+			}
+			pins[i] = n
+		}
+		// The pin replaces the CA check, which a self-signed Manager fails.
+		tlsCfg.InsecureSkipVerify = true //nolint:gosec // VerifyConnection checks the pin
+		tlsCfg.VerifyConnection = certs.PinnedVerifier(pins)
+	}
 	if cfg.Certificate != nil {
 		tlsCfg.Certificates = []tls.Certificate{*cfg.Certificate}
 	}

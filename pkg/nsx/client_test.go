@@ -2,6 +2,9 @@ package nsx_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -271,5 +274,54 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := nsx.NewPorts(nil, "simplified"); err == nil {
 		t.Error("unknown API mode accepted")
+	}
+}
+
+// TestThumbprintPinning: with thumbprints, the client accepts viosim's NSX
+// Manager by its leaf certificate alone (no CA, as for VIO's self-signed
+// Manager) and refuses a Manager whose certificate is not pinned.
+func TestThumbprintPinning(t *testing.T) {
+	s := simulator(t, sim.Options{})
+	// The Manager's real leaf, read through a verified handshake.
+	conn, err := tls.Dial("tcp", s.NSXAddress(), s.TLSConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := conn.ConnectionState().PeerCertificates[0]
+	conn.Close()
+	sum := sha256.Sum256(leaf.Raw)
+	right := hex.EncodeToString(sum[:])
+	wrong := strings.Repeat("ab", 32)
+	ctx := context.Background()
+	get := func(edit func(*nsx.Config)) error {
+		c, _ := client(t, s, func(c *nsx.Config) {
+			c.RootCAs, c.MaxRetries = nil, 1
+			edit(c)
+		})
+		return c.Do(ctx, http.MethodGet, "/api/v1/node/version", nil, nil)
+	}
+	if err := get(func(c *nsx.Config) { c.Thumbprints = []string{wrong, right} }); err != nil {
+		t.Fatalf("the pinned thumbprint is refused: %v", err)
+	}
+	// NSX's colon-separated upper-case form is the same pin.
+	colons := strings.ToUpper(right)
+	var pairs []string
+	for i := 0; i < len(colons); i += 2 {
+		pairs = append(pairs, colons[i:i+2])
+	}
+	if err := get(func(c *nsx.Config) { c.Thumbprints = []string{strings.Join(pairs, ":")} }); err != nil {
+		t.Fatalf("the colon form is refused: %v", err)
+	}
+	err = get(func(c *nsx.Config) { c.Thumbprints = []string{wrong} })
+	if err == nil || !strings.Contains(err.Error(), "not a pinned thumbprint") || !strings.Contains(err.Error(), right) {
+		t.Fatalf("a wrong thumbprint connects, or the error does not say what the Manager presented: %v", err)
+	}
+	// The pin replaces the CA: trusting viosim's CA does not let a wrong pin through.
+	err = get(func(c *nsx.Config) { c.RootCAs = s.TLSConfig().RootCAs; c.Thumbprints = []string{wrong} })
+	if err == nil {
+		t.Fatal("a wrong thumbprint connects when the CA is trusted too")
+	}
+	if _, err := nsx.New(nsx.Config{Managers: []string{"nsx"}, Username: "u", Password: "p", Thumbprints: []string{"abc"}}); err == nil {
+		t.Error("a malformed thumbprint is accepted")
 	}
 }

@@ -20,10 +20,15 @@ nothing is rendered or installed. Secret values (passwords, the bootstrap token,
 credential secrets) never appear in messages.
 
 VIO's "IP access" mode decides how the endpoints are reached: with it (the default of VIO),
-by IP, and epks fetches the certificate chain Keystone presents (as the seed's stack
-downloaded it) unless ` + "`os_ca_file`" + ` is given. Without it (host names set), by name: the pods get
-` + "`/etc/hosts`" + ` entries for the names, and ` + "`nova.crt`" + ` and ` + "`cinder.crt`" + ` beside the parameters file are
-the trusted certificates, as in the runbook.
+by IP, and the OpenStack endpoints are verified with the CA that ` + "`os_ca_file`" + ` names. The seed's
+stack downloaded Keystone's certificate on every run; epks does it once, when you ask:
+` + "`epks trust -p params.yaml`" + ` fetches the chains of Keystone and of the NSX Managers, prints their
+subjects, issuers, validity and SHA-256 fingerprints for you to compare with VIO's, writes
+` + "`keystone-ca.pem`" + ` and says which keys to add (` + "`os_ca_file`" + `, ` + "`nsx_thumbprint`" + `), or adds them with
+` + "`--write`" + `. ` + "`epks template`" + `, ` + "`install`" + ` and ` + "`cloud-init`" + ` never trust a fetched chain: with IP access and
+no ` + "`os_ca_file`" + ` they stop and print the command to run. Without IP access (host names set), by
+name: the pods get ` + "`/etc/hosts`" + ` entries for the names, and ` + "`nova.crt`" + ` and ` + "`cinder.crt`" + ` beside the
+parameters file are the trusted certificates, as in the runbook. See docs/security.md.
 
 Rules checked besides the types: ` + "`kube_token`" + ` follows kubeadm's bootstrap token rule; the pod,
 service, management, API and pod-NIC networks do not overlap; ` + "`service_cidr`" + ` holds at most 2^20

@@ -78,8 +78,11 @@ type Params struct {
 	NovaCertFile                  string // absolute path, used when IPAccess is false
 	CinderCertFile                string // absolute path, used when IPAccess is false
 
-	NSXCAFile         string
-	NSXInsecure       bool
+	NSXCAFile   string
+	NSXInsecure bool
+	// NSXThumbprints are SHA-256 thumbprints of the NSX Managers' leaf
+	// certificates: 64 lower-case hex digits each, without colons.
+	NSXThumbprints    []string
 	NSXClientCertFile string
 	NSXClientKeyFile  string
 	NSXAPIMode        string

@@ -348,6 +348,7 @@ func (v *validator) endpoints() {
 			v.add(key, "%q %v", m, err)
 		}
 	}
+	v.thumbprints()
 	if h := p.KubeAPIServerHost; h != "" {
 		if _, err := netip.ParseAddr(h); err != nil {
 			if errs := validation.IsDNS1123Subdomain(h); len(errs) > 0 {
@@ -519,4 +520,24 @@ func unwrapPathError(err error) error {
 		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
 	}
 	return err
+}
+
+// thumbprints checks and normalizes nsx_thumbprint: SHA-256 hex digits,
+// colons allowed, kept as NCP and NSX print them (lower case, no colons).
+func (v *validator) thumbprints() {
+	p := v.p
+	seen := map[string]bool{}
+	var out []string
+	for i, t := range p.NSXThumbprints {
+		n, err := certs.NormalizeThumbprint(t)
+		if err != nil {
+			v.add("nsx_thumbprint", "item %d %v", i+1, err)
+			continue
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	p.NSXThumbprints = out
 }

@@ -12,6 +12,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/epks/epks/pkg/certs"
 	"github.com/epks/epks/pkg/nsx"
 )
 
@@ -27,6 +28,9 @@ type Config struct {
 		APIMode string `json:"apiMode"`
 		// Insecure skips TLS verification of the Managers.
 		Insecure bool `json:"insecure"`
+		// Thumbprints pin the Managers' certificates by SHA-256 instead
+		// of a CA (nsx.thumbprints of the chart).
+		Thumbprints []string `json:"thumbprints"`
 		// CredentialsDir holds username and password, or tls.crt and
 		// tls.key, and optionally ca.crt.
 		CredentialsDir string  `json:"credentialsDir"`
@@ -83,6 +87,11 @@ func LoadConfig(path string) (*Config, error) {
 	if c.NSX.APIMode != nsx.ManagerMode && c.NSX.APIMode != nsx.PolicyMode {
 		problems = append(problems, fmt.Sprintf("nsx.apiMode %q is not manager or policy", c.NSX.APIMode))
 	}
+	for i, t := range c.NSX.Thumbprints {
+		if _, err := certs.NormalizeThumbprint(t); err != nil {
+			problems = append(problems, fmt.Sprintf("nsx.thumbprints[%d] %v", i, err))
+		}
+	}
 	if c.NSX.CredentialsDir == "" {
 		problems = append(problems, "nsx.credentialsDir is required")
 	}
@@ -107,7 +116,8 @@ func LoadConfig(path string) (*Config, error) {
 // NSXConfig builds the NSX client configuration, reading the credentials.
 func (c *Config) NSXConfig() (nsx.Config, error) {
 	out := nsx.Config{Managers: append([]string(nil), c.NSX.Managers...), Insecure: c.NSX.Insecure,
-		RateLimit: c.NSX.RateLimit, Concurrency: c.NSX.MaxConcurrency}
+		Thumbprints: append([]string(nil), c.NSX.Thumbprints...),
+		RateLimit:   c.NSX.RateLimit, Concurrency: c.NSX.MaxConcurrency}
 	dir := c.NSX.CredentialsDir
 	read := func(name string) ([]byte, error) {
 		data, err := os.ReadFile(filepath.Join(dir, name))

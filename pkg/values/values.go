@@ -11,10 +11,10 @@
 //	os_auth_url, os_username, os_password, os_tenant_id, os_domain_id,
 //	os_project_domain_id, os_region, application credential, os_insecure
 //	                              openstack.* (cloud.conf)
-//	nova.crt, cinder.crt, os_ca_file, or Keystone's chain
+//	nova.crt, cinder.crt, or os_ca_file (epks trust)
 //	                              openstack.caBundle
 //	nsx_api_manager(s), nsx_username, nsx_password, client certificate,
-//	nsx_ca_file, nsx_insecure, nsx_api_mode
+//	nsx_ca_file, nsx_thumbprint, nsx_insecure, nsx_api_mode
 //	                              nsx.*
 //	tier0_router, overlay_tz, ip_block, external_ip_pool
 //	                              nsx.tier0Router, overlayTZ, containerIPBlocks, externalIPPools
@@ -35,6 +35,7 @@ package values
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/distribution/reference"
 
@@ -51,8 +52,9 @@ type Result struct {
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
 
 // For returns the chart values for p. openStackCA is the CA bundle of the
-// OpenStack endpoints (p.OpenStackCA, or a chain fetched from Keystone); it
-// may be empty when the system roots are to be used.
+// OpenStack endpoints (p.OpenStackCA: os_ca_file, which `epks trust` writes,
+// or nova.crt and cinder.crt); it may be empty when the system roots are to
+// be used.
 func For(p *params.Params, openStackCA []byte) Result {
 	var warnings []string
 	v := map[string]any{
@@ -113,6 +115,9 @@ func For(p *params.Params, openStackCA []byte) Result {
 			"the nodes' pod ports; until then tag them for NCP yourself")
 	}
 	v["portTagger"] = tagger
+	if w := NSXTrustWarning(p); w != "" {
+		warnings = append(warnings, w)
+	}
 	return Result{Values: v, Warnings: warnings}
 }
 
@@ -142,6 +147,7 @@ func nsx(p *params.Params) map[string]any {
 		"apiMode":           p.NSXAPIMode,
 		"insecure":          p.NSXInsecure,
 		"caBundle":          string(p.NSXCA),
+		"thumbprints":       toAny(p.NSXThumbprints),
 		"tier0Router":       p.Tier0Router,
 		"overlayTZ":         p.OverlayTZ,
 		"containerIPBlocks": []any{p.IPBlock},
@@ -224,4 +230,20 @@ func Merge(dst, src map[string]any) {
 		}
 		dst[k] = sv
 	}
+}
+
+// NSXTrustWarning says what to add when the parameters give no trust for
+// the NSX Managers (no nsx_ca_file, no nsx_thumbprint, not nsx_insecure):
+// NCP and the port tagger then verify them with the system roots only,
+// which VIO's self-signed NSX Manager certificate fails. It is "" when
+// trust is given.
+func NSXTrustWarning(p *params.Params) string {
+	if p.NSXInsecure || len(p.NSXCA) > 0 || len(p.NSXThumbprints) > 0 {
+		return ""
+	}
+	return "no trust is set for the NSX Manager(s) " + strings.Join(p.NSXAPIManagers, ", ") +
+		": NCP and the port tagger will verify them with the system roots only, which VIO's self-signed NSX " +
+		"certificate fails. Run `epks trust -p <parameters file>`, compare the thumbprints it prints with the " +
+		"NSX Manager's `get certificate api thumbprint`, and add them as `nsx_thumbprint: [<sha-256 hex>]` " +
+		"(or set `nsx_ca_file` to the NSX CA); `epks install` refuses to start until the Managers verify"
 }

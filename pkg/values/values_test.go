@@ -2,6 +2,7 @@ package values
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,6 +20,7 @@ func load(t *testing.T, edit func(m map[string]any)) *params.Params {
 		"overlay_tz": "tz", "ip_block": "pod-cidr", "external_ip_pool": "pool",
 		"os_username": "admin", "os_password": "os-pw", "os_domain_id": "dom",
 		"os_tenant_id": "tenant", "keystone_ip": "192.0.2.10", "public_network": "public",
+		"nsx_thumbprint": "AB:" + strings.Repeat("cd", 31),
 	}
 	if edit != nil {
 		edit(m)
@@ -34,6 +36,14 @@ func load(t *testing.T, edit func(m map[string]any)) *params.Params {
 func get(v map[string]any, path string) any {
 	var cur any = v
 	for _, k := range strings.Split(path, ".") {
+		if l, ok := cur.([]any); ok {
+			i, err := strconv.Atoi(k)
+			if err != nil || i >= len(l) {
+				return nil
+			}
+			cur = l[i]
+			continue
+		}
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return nil
@@ -85,6 +95,30 @@ func TestFor(t *testing.T) {
 				"cinderCSI.storageClass.parameters.type": "thin",
 			},
 			absent: []string{"portTagger.enabled", "portTagger.podNetwork"},
+		},
+		{
+			name: "NSX thumbprints, normalized",
+			edit: func(m map[string]any) {
+				m["nsx_thumbprint"] = []any{strings.Repeat("EF", 32), "ab" + strings.Repeat("cd", 31)}
+				m["pod_network"] = "pods"
+			},
+			want: map[string]any{"nsx.thumbprints.0": strings.Repeat("ef", 32), "nsx.thumbprints.1": "ab" + strings.Repeat("cd", 31)},
+		},
+		{
+			name: "no NSX trust: a warning that says what to add",
+			edit: func(m map[string]any) {
+				delete(m, "nsx_thumbprint")
+				m["pod_network"] = "pods"
+			},
+			warnings: []string{"no trust is set for the NSX Manager(s) 192.0.2.1, 192.0.2.2: NCP and the port tagger will verify them with the system roots only"},
+		},
+		{
+			name: "NSX insecure: no warning",
+			edit: func(m map[string]any) {
+				delete(m, "nsx_thumbprint")
+				m["nsx_insecure"] = true
+				m["pod_network"] = "pods"
+			},
 		},
 		{
 			name: "octavia with IDs",

@@ -2,8 +2,6 @@ package epks
 
 import (
 	"bytes"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,46 +151,8 @@ func TestTemplateOutputDir(t *testing.T) {
 	}
 }
 
-// TestFetchesKeystoneCA: with IP access and no CA file, the chain Keystone
-// presents (here a loopback TLS server) becomes the CA bundle, and its
-// fingerprint is shown.
-func TestFetchesKeystoneCA(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	defer srv.Close()
-	p := writeParams(t, map[string]any{
-		"name": "lab", "node_count": 1, "pod_network_cidr": "193.167.0.0/16", "kube_token": "abcdef.0123456789abcdef",
-		"nsx_api_manager": "127.0.0.1", "nsx_username": "admin", "nsx_password": "x", "tier0_router": "t0",
-		"overlay_tz": "tz", "ip_block": "b", "external_ip_pool": "p", "os_username": "u", "os_password": "p",
-		"os_tenant_id": "t", "os_domain_id": "d", "keystone_ip": "127.0.0.1", "os_auth_url": srv.URL + "/v3",
-		"pod_network": "pods",
-	})
-	code, out, errOut := run(t, "template", "-p", p)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	if !strings.Contains(errOut, "Trusting the certificate chain presented by "+srv.URL) || !strings.Contains(errOut, "SHA256 ") {
-		t.Errorf("the fetched chain is not shown:\n%s", errOut)
-	}
-	objs, _ := render.Objects(out)
-	ca, err := render.SecretData(render.Find(objs, "Secret", "epks-addons-cloud-config"), "ca.crt")
-	if err != nil || !bytes.Contains(ca, []byte("BEGIN CERTIFICATE")) {
-		t.Fatalf("ca.crt = %q, %v", ca, err)
-	}
-
-	// Unreachable: a clear error that says what to do, exit 1.
-	srv.Close()
-	code, _, errOut = run(t, "template", "-p", p)
-	if code != ExitFailure || !strings.Contains(errOut, "os_ca_file") || !strings.Contains(errOut, "--no-fetch-ca") {
-		t.Errorf("exit %d: %s", code, errOut)
-	}
-	code, _, errOut = run(t, "template", "-p", p, "--no-fetch-ca")
-	if code != 0 {
-		t.Errorf("--no-fetch-ca: exit %d: %s", code, errOut)
-	}
-}
-
 func TestHelp(t *testing.T) {
-	for _, verb := range []string{"template", "values", "install", "uninstall", "status", "cloud-init"} {
+	for _, verb := range []string{"template", "values", "install", "uninstall", "status", "cloud-init", "trust"} {
 		code, out, _ := run(t, verb, "--help")
 		if code != 0 || !strings.Contains(out, "Usage:") || !strings.Contains(out, "epks "+verb) {
 			t.Errorf("%s --help: exit %d\n%s", verb, code, out)

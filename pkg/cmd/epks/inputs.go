@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
-	"github.com/epks/epks/pkg/certs"
 	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/render"
 	"github.com/epks/epks/pkg/values"
@@ -22,7 +21,9 @@ type inputs struct {
 	paramsFile  string
 	valuesFiles []string
 	kustomize   string
-	noFetchCA   bool
+	// systemRoots trusts the system roots for OpenStack with IP access and
+	// no os_ca_file, instead of requiring the pinned trust `epks trust` writes.
+	systemRoots bool
 	name        string
 	namespace   string
 	// purpose says which keys the parameters file must have.
@@ -42,7 +43,7 @@ func (in *inputs) addParamsFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringVarP(&in.paramsFile, "params", "p", "", "parameters file: the seed's HEAT parameters file, see docs/parameters.md")
 	f.StringArrayVarP(&in.valuesFiles, "values", "f", nil, "chart values file applied over the parameters (repeatable; later files win)")
-	f.BoolVar(&in.noFetchCA, "no-fetch-ca", false, "with IP access and no os_ca_file, do not fetch Keystone's certificate chain; trust the images' system roots")
+	f.BoolVar(&in.systemRoots, "trust-system-roots", false, "with IP access and no os_ca_file, trust the images' system roots for OpenStack (a Keystone certificate from a public CA) instead of requiring the pinned CA that epks trust writes")
 }
 
 // loaded is what the inputs amount to.
@@ -54,8 +55,8 @@ type loaded struct {
 }
 
 // load reads and checks every input, reporting every problem of the
-// parameters at once. It fetches Keystone's certificate chain when the
-// parameters call for it.
+// parameters at once. It never fetches a certificate: the trust of
+// OpenStack is the files the parameters name (see checkPinned).
 func (in *inputs) load(ctx context.Context, log io.Writer) (*loaded, error) {
 	if in.paramsFile == "" && len(in.valuesFiles) == 0 {
 		return nil, badInput("give a parameters file with --params (or chart values with --values)")
@@ -69,13 +70,10 @@ func (in *inputs) load(ctx context.Context, log io.Writer) (*loaded, error) {
 			}
 			return nil, err
 		}
-		ca := p.OpenStackCA
-		if len(ca) == 0 && p.IPAccess && !p.OSInsecure && !in.noFetchCA {
-			ca, err = fetchKeystoneCA(ctx, p.OSAuthURL, log)
-			if err != nil {
-				return nil, err
-			}
+		if err := in.checkPinned(p); err != nil {
+			return nil, err
 		}
+		ca := p.OpenStackCA
 		res := values.For(p, ca)
 		l.params, l.values, l.warnings = p, res.Values, res.Warnings
 		if in.namespace == "" {
@@ -109,21 +107,33 @@ func (in *inputs) load(ctx context.Context, log io.Writer) (*loaded, error) {
 	return l, nil
 }
 
-// fetchKeystoneCA downloads the certificate chain Keystone presents, as the
-// seed's stack did with IP access, and shows its fingerprints so that the
-// user can compare them with VIO's.
-func fetchKeystoneCA(ctx context.Context, authURL string, log io.Writer) ([]byte, error) {
-	chain, err := certs.FetchChain(ctx, authURL)
-	if err != nil {
-		return nil, fmt.Errorf("%w\n(set os_ca_file to Keystone's CA, or pass --no-fetch-ca to trust the system roots)", err)
+// checkPinned refuses, as bad input, parameters with IP access that name no
+// CA for Keystone (os_ca_file) and neither skip verification nor trust the
+// system roots: the components would trust whatever Keystone's address
+// presents. The message says exactly what to run.
+func (in *inputs) checkPinned(p *params.Params) error {
+	if !p.IPAccess || len(p.OpenStackCA) > 0 || p.OSInsecure || in.systemRoots {
+		return nil
 	}
-	bundle, err := certs.TrustBundle(chain, timeNow())
-	if err != nil {
-		return nil, err
+	return badInput("%s", noTrustMessage(in.paramsFile, p.OSAuthURL))
+}
+
+// noTrustMessage tells a user whose parameters pin no Keystone CA what to run.
+func noTrustMessage(paramsFile, authURL string) string {
+	return fmt.Sprintf(`%s: os_ca_file: with IP access the OpenStack endpoints are verified with a CA you pin, and none is set.
+Run:
+    epks trust -p %s --write
+It fetches the certificate chains of Keystone (%s) and of the NSX Managers, prints their subjects,
+issuers, validity and SHA-256 fingerprints to compare with VIO's, writes the CA file and adds
+os_ca_file (and nsx_thumbprint) to the parameters. Without --write it says which keys to add.
+(Or set os_ca_file to Keystone's CA yourself, or pass --trust-system-roots when a public CA issued
+Keystone's certificate.)`, paramsFile, shellQuote(paramsFile), authURL)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@%+,") == "" {
+		return s
 	}
-	fmt.Fprintf(log, "Trusting the certificate chain presented by %s:\n", authURL)
-	for _, c := range chain {
-		fmt.Fprintf(log, "  %s  SHA256 %s\n", c.Subject.CommonName, certs.Fingerprint(c))
-	}
-	return bundle, nil
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -27,13 +27,21 @@ Running it again with the same inputs changes nothing in the cluster. When apply
 waiting fails, the release is rolled back to its previous revision (or removed, on a first
 install), and the components that failed are reported with their pods and events.
 
-The parameters are checked before anything is sent; bad input exits with code 2.`,
+The parameters are checked before anything is sent; bad input exits with code 2. Before
+anything is applied, every endpoint the components call (Keystone, each NSX Manager) must
+present a certificate the pinned trust accepts (os_ca_file, nsx_ca_file, nsx_thumbprint;
+see epks trust); otherwise the preflight fails with exit code 1 and names the endpoint.`,
 		Example: `  epks install --params params.yaml
   epks install -p params.yaml --kubeconfig /etc/kubernetes/admin.conf --timeout 20m`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			l, err := in.load(c.Context(), s.err)
 			if err != nil {
+				return err
+			}
+			// Before anything is applied: every endpoint presents what the
+			// values pin (the trust epks trust wrote).
+			if err := install.CheckTrust(c.Context(), install.TrustTargetsFromValues(l.values)); err != nil {
 				return err
 			}
 			ch, err := charts.LoadAddons()
