@@ -212,3 +212,20 @@ func IsSecret(name string) bool {
 	k, ok := keyByName(name)
 	return ok && k.secret
 }
+
+// StringKeys returns the parameters that hold free text: strings and lists
+// of strings, in the order of the docs. Aliases are left out.
+func StringKeys() []string {
+	var out []string
+	var p Params
+	for _, k := range keys {
+		if _, alias := aliases[k.name]; alias {
+			continue
+		}
+		switch k.field(&p).(type) {
+		case *string, *[]string:
+			out = append(out, k.name)
+		}
+	}
+	return out
+}
