@@ -96,7 +96,7 @@ func parseBoth(t *testing.T, conf string) (occm.Config, csi.Config) {
 func TestHostileValuesRoundTrip(t *testing.T) {
 	hostile := []string{
 		`pa"ss`, `back\slash`, `trailing\`, `#hash`, `semi;colon`, `eq=uals`, `  spaces around  `,
-		`"quoted"`, `\"`, `;#=\"`, `ünïcødé ✓`, "tab\there", `${HOME} $(id) %s`, "`back`",
+		`"quoted"`, `\"`, `;#=\"`, `ünïcødé ✓`, `a: b`, `a #c`, `{a}`, `- a`, `a%b`, `$a`, `${HOME} $(id) %s`, "`back`",
 		`[Global]`, `a = b`, `'single'`,
 	}
 	for _, pw := range hostile {
@@ -106,6 +106,8 @@ func TestHostileValuesRoundTrip(t *testing.T) {
 			m["os_username"] = "user " + pw
 			m["os_tenant_id"] = "tenant" + pw
 			m["os_region"] = "region " + pw
+			m["os_domain_id"] = "domain" + pw
+			m["os_project_domain_id"] = "pdomain" + pw
 			chartConf, modelConf := rendered(t, m, nil)
 			if chartConf != modelConf {
 				t.Fatalf("chart and Go model disagree:\n--- chart\n%s--- model\n%s", chartConf, modelConf)
@@ -120,6 +122,11 @@ func TestHostileValuesRoundTrip(t *testing.T) {
 				{"OCCM", "username", o.Global.Username, "user " + pw},
 				{"OCCM", "tenant-id", o.Global.TenantID, "tenant" + pw},
 				{"OCCM", "region", o.Global.Region, "region " + pw},
+				{"OCCM", "user-domain-id", o.Global.UserDomainID, "domain" + pw},
+				{"OCCM", "tenant-domain-id", o.Global.TenantDomainID, "pdomain" + pw},
+				{"CSI", "user-domain-id", g.UserDomainID, "domain" + pw},
+				{"CSI", "tenant-domain-id", g.TenantDomainID, "pdomain" + pw},
+				{"CSI", "tenant-id", g.TenantID, "tenant" + pw},
 				{"CSI", "password", g.Password, pw},
 				{"CSI", "username", g.Username, "user " + pw},
 				{"CSI", "region", g.Region, "region " + pw},
@@ -167,12 +174,12 @@ func TestVariants(t *testing.T) {
 		{"application credential, CA, insecure", func(m map[string]any) {
 			delete(m, "os_username")
 			delete(m, "os_password")
-			m["os_application_credential_id"] = "app-id"
 			m["os_application_credential_secret"] = `s3cr=t"#;`
+			m["os_application_credential_id"] = `app-id ;#"\`
 			m["os_insecure"] = true
 		}, []byte("-----BEGIN CERTIFICATE-----\n"), func(t *testing.T, o occm.Config, c csi.Config) {
 			g := o.Global
-			if g.ApplicationCredentialID != "app-id" || g.ApplicationCredentialSecret != `s3cr=t"#;` || g.Username != "" {
+			if g.ApplicationCredentialID != `app-id ;#"\` || g.ApplicationCredentialSecret != `s3cr=t"#;` || g.Username != "" {
 				t.Errorf("application credential: %+v", g)
 			}
 			if g.CAFile != cloudconf.CAFile || g.TLSInsecure != "true" {

@@ -1,11 +1,16 @@
 package params
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -33,12 +38,28 @@ type entry struct {
 // flat map), parameters overriding parameter_defaults as HEAT does.
 func entries(data []byte, ps *problems) []entry {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			ps.add("", "the file is empty")
+			return nil
+		}
 		ps.add("", "not valid YAML: %s", yamlReason(err))
 		return nil
 	}
 	if len(doc.Content) == 0 {
 		ps.add("", "the file is empty")
+		return nil
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		ps.add("", "not valid YAML: %s", yamlReason(err))
+		return nil
+	default:
+		// HEAT reads one document; a second one would be silently lost.
+		ps.list = append(ps.list, Problem{Line: next.Line, Reason: "holds a second YAML document (after ---): put every parameter in one document"})
 		return nil
 	}
 	root := doc.Content[0]
@@ -118,9 +139,15 @@ func mapEntries(m *yaml.Node, ps *problems) []entry {
 	return out
 }
 
-// yamlReason shortens a YAML error to its reason.
+// yamlQuoted matches what a YAML error quotes from the input: an anchor
+// name, a token or a value, which may be (part of) a secret.
+var yamlQuoted = regexp.MustCompile("'[^']*'|`[^`]*`|\"[^\"]*\"")
+
+// yamlReason shortens a YAML error to its reason. Whatever the parser quotes
+// from the file is left out: in a broken file nothing tells whose value it
+// is, and it may be a password (`nsx_password: *S3cret` names the anchor).
 func yamlReason(err error) string {
-	return strings.TrimPrefix(err.Error(), "yaml: ")
+	return yamlQuoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "(…)")
 }
 
 // isNull reports whether a value is empty: null, ~ or "".
@@ -138,12 +165,16 @@ func decodeInto(f any, n *yaml.Node, show bool) error {
 		}
 		return ""
 	}
+	if n.Kind == yaml.AliasNode {
+		// An alias names its anchor, and an anchor on a secret would print it.
+		return fmt.Errorf("must be written out, not a YAML alias")
+	}
 	if _, isList := f.(*[]string); !isList && n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("must be a single value, not a %s", kindName(n))
 	}
 	switch f := f.(type) {
 	case *string:
-		if err := noControl(n.Value); err != nil {
+		if err := noControl(n.Value, show); err != nil {
 			return err
 		}
 		*f = n.Value
@@ -173,6 +204,9 @@ func decodeInto(f any, n *yaml.Node, show bool) error {
 		if err != nil {
 			return fmt.Errorf("%sis not an IP address", quoted())
 		}
+		if a.Zone() != "" {
+			return fmt.Errorf("%shas an IPv6 zone (%%...), which no endpoint URL or host entry can carry: give the address alone", quoted())
+		}
 		*f = a
 	case *[]string:
 		list, err := stringList(n)
@@ -180,7 +214,7 @@ func decodeInto(f any, n *yaml.Node, show bool) error {
 			return err
 		}
 		for _, item := range list {
-			if err := noControl(item); err != nil {
+			if err := noControl(item, show); err != nil {
 				return err
 			}
 		}
@@ -191,15 +225,42 @@ func decodeInto(f any, n *yaml.Node, show bool) error {
 	return nil
 }
 
-// noControl refuses control characters such as newlines: the configuration
-// files the values end up in (cloud.conf, ncp.ini) cannot carry them.
-func noControl(s string) error {
+// noControl refuses every character that a reader of the files the values
+// end up in takes for a line break or a terminal control: C0 and C1 controls
+// (tab, VT, FF, ESC, NEL included), DEL, U+2028 and U+2029 (line breaks to
+// YAML 1.1 parsers such as Helm's and PyYAML's), the bidirectional
+// overrides that make text read differently than it is, and invalid UTF-8.
+// The character is named only when show is true: one character of a secret
+// is still part of it.
+func noControl(s string, show bool) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("is not valid UTF-8")
+	}
 	for _, r := range s {
-		if unicode.IsControl(r) && r != '\t' {
-			return fmt.Errorf("holds a control character (%U), which the components' configuration files cannot carry", r)
+		if IsUnsafeRune(r) {
+			if !show {
+				return fmt.Errorf("holds a line break or control character, which the components' configuration files cannot carry")
+			}
+			return fmt.Errorf("holds a line break or control character (%U), which the components' configuration files cannot carry", r)
 		}
 	}
 	return nil
+}
+
+// IsUnsafeRune reports whether r is a line break or a control character to
+// some reader of epks's outputs or to a terminal.
+func IsUnsafeRune(r rune) bool {
+	switch {
+	case unicode.IsControl(r): // C0 (tab, VT, FF, ESC...), DEL, C1 (NEL...)
+		return true
+	case r == '\u2028' || r == '\u2029': // line and paragraph separators
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069', r == '\u200e', r == '\u200f', r == '\u061c':
+		return true // bidirectional controls
+	case r == '\ufeff' || r == utf8.RuneError:
+		return true
+	}
+	return false
 }
 
 // stringList reads a YAML list of names, or one string of names separated by

@@ -53,25 +53,25 @@ var keys = []key{
 	{name: "nsx_pod_net_cidr", seed: true, field: func(p *Params) any { return &p.NSXPodNetCIDR },
 		doc: "CIDR of the Neutron pod network that carries pod traffic; the port tagger finds the pod network by it when `pod_network` is not set."},
 	{name: "pod_network_cidr", seed: true, field: func(p *Params) any { return &p.PodNetworkCIDR }, required: always,
-		doc: "CIDR of the Kubernetes pod IPs (kubeadm `--pod-network-cidr`)."},
+		doc: "CIDR of the Kubernetes pod IPs (kubeadm `--pod-network-cidr`); at least one node's range (/24 for IPv4, /64 for IPv6) and at most 16 bits larger."},
 	{name: "nameserver", seed: true, field: func(p *Params) any { return &p.Nameserver },
 		doc: "IP of the name server for the networks and subnets."},
 	{name: "kube_token", seed: true, secret: true, field: func(p *Params) any { return &p.KubeToken }, required: always,
 		doc: "kubeadm bootstrap token the nodes join with, `[a-z0-9]{6}.[a-z0-9]{16}`."},
 	{name: "nsx_api_manager", seed: true, field: func(p *Params) any { return &p.NSXAPIManagers }, required: always,
-		doc: "Address of the NSX Manager: IP, host name, `host:port` or `https://host[:port]`; several may be given separated by commas."},
+		doc: "Address of the NSX Manager: IP, host name, `host:port` or `https://host[:port]`; several may be given separated by commas. No user information, path, query, fragment or IPv6 zone."},
 	{name: "nsx_username", seed: true, field: func(p *Params) any { return &p.NSXUsername }, required: unlessNSXCert,
-		doc: "NSX Manager user name."},
+		doc: "NSX Manager user name. NCP reads it as a list option, so it cannot hold a comma or start or end with a space."},
 	{name: "nsx_password", seed: true, secret: true, field: func(p *Params) any { return &p.NSXPassword }, required: unlessNSXCert,
-		doc: "NSX Manager password."},
+		doc: "NSX Manager password. NCP reads it as a list option (oslo.config), so it cannot hold a comma, start or end with a space, or hold a backslash before a `$`; with such a password use a principal identity (`nsx_client_cert_file`)."},
 	{name: "tier0_router", seed: true, field: func(p *Params) any { return &p.Tier0Router }, required: always,
 		doc: "Name or UUID of the tier-0 router for pod networking."},
 	{name: "overlay_tz", seed: true, field: func(p *Params) any { return &p.OverlayTZ }, required: always,
 		doc: "Name or UUID of the overlay transport zone of the pod networks."},
 	{name: "ip_block", seed: true, field: func(p *Params) any { return &p.IPBlock }, required: always,
-		doc: "Name or UUID of the NSX IP block that pod subnets come from."},
+		doc: "Name or UUID of the NSX IP block that pod subnets come from (no comma: NCP reads a list)."},
 	{name: "external_ip_pool", seed: true, field: func(p *Params) any { return &p.ExternalIPPool }, required: always,
-		doc: "Name or UUID of the NSX IP pool for SNAT and LoadBalancer IPs."},
+		doc: "Name or UUID of the NSX IP pool for SNAT and LoadBalancer IPs (no comma: NCP reads a list)."},
 	{name: "os_username", seed: true, field: func(p *Params) any { return &p.OSUsername }, required: unlessAppCred,
 		doc: "OpenStack user name."},
 	{name: "os_password", seed: true, secret: true, field: func(p *Params) any { return &p.OSPassword }, required: unlessAppCred,
@@ -102,7 +102,7 @@ var keys = []key{
 		doc: "VIO's \"IP access\": endpoints are reached by IP. When false, the endpoints are reached by host name and their certificates (nova.crt, cinder.crt) are required."},
 	{name: "os_auth_url", field: func(p *Params) any { return &p.OSAuthURL },
 		def: "`https://<keystone_hostname, or keystone_ip with IP access>:5000/v3`",
-		doc: "Keystone v3 URL. Must be https unless `os_insecure` is true."},
+		doc: "Keystone v3 URL. Must be https unless `os_insecure` is true; no user information, query or fragment."},
 	{name: "os_region", field: func(p *Params) any { return &p.OSRegion }, def: "`nova`",
 		doc: "OpenStack region name (VIO's default is `nova`)."},
 	{name: "os_project_domain_id", field: func(p *Params) any { return &p.OSProjectDomainID }, def: "`os_domain_id`",
@@ -213,4 +213,21 @@ func Names() []string {
 func IsSecret(name string) bool {
 	k, ok := keyByName(name)
 	return ok && k.secret
+}
+
+// StringKeys returns the parameters that hold free text: strings and lists
+// of strings, in the order of the docs. Aliases are left out.
+func StringKeys() []string {
+	var out []string
+	var p Params
+	for _, k := range keys {
+		if _, alias := aliases[k.name]; alias {
+			continue
+		}
+		switch k.field(&p).(type) {
+		case *string, *[]string:
+			out = append(out, k.name)
+		}
+	}
+	return out
 }

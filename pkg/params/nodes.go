@@ -102,7 +102,10 @@ func SplitEndpoint(endpoint string) (host string, port int, err error) {
 		// An IPv6 address without a port.
 		host = strings.Trim(endpoint, "[]")
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return "", 0, errors.New("has an IPv6 zone (%...): give the address alone")
+		}
 		return host, port, nil
 	}
 	if errs := validation.IsDNS1123Subdomain(host); len(errs) > 0 {

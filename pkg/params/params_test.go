@@ -226,7 +226,7 @@ func TestRules(t *testing.T) {
 		{"relative package path", []edit{set("nsx_package_path", "nsx.zip")}, "nsx_package_path", "absolute path"},
 		{"interface", []edit{set("pod_interface", "eth/1")}, "pod_interface", "not a Linux interface name"},
 		{"missing cert file", []edit{set("cinder_cert_file", "nope.crt")}, "cinder_cert_file", "cannot be read"},
-		{"newline in password", []edit{set("os_password", "a\nb")}, "os_password", "control character (U+000A)"},
+		{"newline in password", []edit{set("os_password", "a\nb")}, "os_password", "line break or control character, which"},
 		{"hostnames as map", []edit{set("nova_hostnames", map[string]any{"a": 1})}, "nova_hostnames", "list of names, not a map"},
 		{"endpoint garbage", []edit{set("control_plane_endpoint", "api_server")}, "control_plane_endpoint", "not host or host:port"},
 		{"endpoint port", []edit{set("control_plane_endpoint", "10.0.0.10:0")}, "control_plane_endpoint", "invalid port"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Problem is one thing wrong with a parameters file.
@@ -33,6 +34,7 @@ func (e *ValidationError) Error() string {
 		file = "parameters"
 	}
 	var b strings.Builder
+	file = Printable(file)
 	fmt.Fprintf(&b, "%s: %d problem(s):", file, len(e.Problems))
 	for _, p := range e.Problems {
 		b.WriteString("\n  ")
@@ -42,10 +44,43 @@ func (e *ValidationError) Error() string {
 		}
 		b.WriteString(": ")
 		if p.Key != "" {
-			b.WriteString(p.Key)
+			b.WriteString(Printable(p.Key))
 			b.WriteString(": ")
 		}
-		b.WriteString(p.Reason)
+		b.WriteString(Printable(p.Reason))
+	}
+	return b.String()
+}
+
+// Printable escapes what a terminal would act on instead of showing: every
+// line break and control character (see IsUnsafeRune) becomes a Go-style
+// escape such as \x1b or \u2028, so a message always reads as it was
+// written.
+func Printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if IsUnsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case IsUnsafeRune(r) && r < 0x80:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		case IsUnsafeRune(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
 	}
 	return b.String()
 }

@@ -34,6 +34,12 @@ const (
 	DefaultControlPlanePort        = 6443
 	keystonePort                   = 5000
 
+	// NodeCIDRMaskIPv4 and NodeCIDRMaskIPv6 are the sizes of the pod range
+	// of each node: kube-controller-manager's node-cidr-mask-size defaults,
+	// which kubeadm keeps.
+	NodeCIDRMaskIPv4 = 24
+	NodeCIDRMaskIPv6 = 64
+
 	// maxNameLength keeps node names derived from the cluster name (such as
 	// "<name>-minion-99") within a DNS label.
 	maxNameLength = 48
@@ -47,6 +53,8 @@ type validator struct {
 	ps            *problems
 	now           time.Time
 	purpose       Purpose
+	// managerKeys says which key gave each NSX Manager.
+	managerKeys []string
 }
 
 func (v *validator) add(key, format string, args ...any) { v.ps.add(key, format, args...) }
@@ -188,6 +196,41 @@ func (v *validator) validate() {
 	v.endpoints()
 	v.choices()
 	v.nodes()
+	v.ncpINI()
+}
+
+// ncpINI refuses what NCP cannot read back from ncp.ini. NCP reads it with
+// oslo.config, which takes \$ for $ (so a backslash before a $ is lost),
+// and splits list options on commas and strips their items: nsxlib declares
+// the NSX user, password, managers, IP blocks and pools as lists.
+func (v *validator) ncpINI() {
+	p := v.p
+	for _, k := range []struct {
+		key, value string
+		list       bool
+	}{
+		{"nsx_username", p.NSXUsername, true}, {"nsx_password", p.NSXPassword, true},
+		{"ip_block", p.IPBlock, true}, {"external_ip_pool", p.ExternalIPPool, true},
+		{"tier0_router", p.Tier0Router, false}, {"overlay_tz", p.OverlayTZ, false},
+		{"pod_interface", p.PodInterface, false},
+	} {
+		if k.value == "" {
+			continue
+		}
+		secret := k.key == "nsx_username" || k.key == "nsx_password"
+		way := "rename it in NSX and give the new name"
+		if secret {
+			way = "change it, or use an NSX principal identity instead (nsx_client_cert_file and nsx_client_key_file)"
+		}
+		switch {
+		case strings.Contains(k.value, `\$`):
+			v.add(k.key, "holds a backslash before a $, which NCP's configuration reader (oslo.config) turns into a plain $: %s", way)
+		case k.list && strings.Contains(k.value, ","):
+			v.add(k.key, "holds a comma, but NCP reads this option as a comma-separated list (oslo.config), so it would get several values: %s", way)
+		case k.list && strings.TrimSpace(k.value) != k.value:
+			v.add(k.key, "starts or ends with white space, which NCP's configuration reader (oslo.config) strips from list options: %s", way)
+		}
+	}
 }
 
 // nonEmpty requires a name-or-UUID style value.
@@ -314,6 +357,20 @@ func (v *validator) networks() {
 			}
 		}
 	}
+	// kube-controller-manager gives every node a range of the pod network
+	// of kubeadm's node mask; a smaller pod network fails at kubeadm init.
+	if pfx := p.PodNetworkCIDR; pfx.IsValid() {
+		mask, family := NodeCIDRMaskIPv4, "IPv4"
+		if pfx.Addr().Is6() {
+			mask, family = NodeCIDRMaskIPv6, "IPv6"
+		}
+		switch {
+		case pfx.Bits() > mask:
+			v.add("pod_network_cidr", "%s is smaller than one node's pod range: kubeadm gives every node a /%d of it (node-cidr-mask-size for %s); use a /%d or larger", pfx, mask, family, mask)
+		case mask-pfx.Bits() > 16:
+			v.add("pod_network_cidr", "%s is too large for kubeadm's /%d node ranges: kube-controller-manager allows at most 16 bits between them (a /%d)", pfx, mask, mask-16)
+		}
+	}
 	// kube-apiserver refuses service ranges of more than 2^20 addresses.
 	if s := p.ServiceCIDR; s.IsValid() && s.Addr().BitLen()-s.Bits() > 20 {
 		v.add("service_cidr", "%s is too large: Kubernetes allows at most 2^20 service IPs (/%d for this family)", s, s.Addr().BitLen()-20)
@@ -325,35 +382,46 @@ func (v *validator) networks() {
 	}
 }
 
-// endpoints checks the URLs and addresses components connect to.
+// endpoints checks the URLs and addresses components connect to. The URLs
+// are never quoted in messages: a wrong one may hold a password.
 func (v *validator) endpoints() {
 	p := v.p
 	if p.OSAuthURL != "" {
 		u, err := url.Parse(p.OSAuthURL)
 		switch {
 		case err != nil || u.Host == "":
-			v.add("os_auth_url", "%q is not a URL such as https://keystone.example.com:5000/v3", p.OSAuthURL)
+			v.add("os_auth_url", "is not a URL such as https://keystone.example.com:5000/v3")
+		case u.User != nil:
+			v.add("os_auth_url", "must not hold user information (user:password@): give the credentials as os_username and os_password")
+		case u.RawQuery != "" || u.ForceQuery:
+			v.add("os_auth_url", "must not have a query (?...): it would be sent with every request and shown in the components' configuration")
+		case u.Fragment != "" || strings.Contains(p.OSAuthURL, "#"):
+			v.add("os_auth_url", "must not have a fragment (#...)")
+		case strings.Contains(u.Hostname(), "%"):
+			v.add("os_auth_url", "has an IPv6 zone (%%...) in its host, which the OpenStack clients cannot use: give the address alone")
 		case u.Scheme == "http" && !p.OSInsecure:
 			v.add("os_auth_url", "uses http, which sends the OpenStack password in clear text; use https (or set os_insecure: true for a lab)")
 		case u.Scheme != "https" && u.Scheme != "http":
-			v.add("os_auth_url", "scheme %q is not https", u.Scheme)
+			v.add("os_auth_url", "scheme %q is not https", Printable(u.Scheme))
 		}
 	}
-	for _, m := range p.NSXAPIManagers {
+	for i, m := range p.NSXAPIManagers {
 		if err := checkManager(m); err != nil {
 			key := "nsx_api_manager"
-			if !v.given[key] {
-				key = "nsx_api_managers"
+			if i < len(v.managerKeys) {
+				key = v.managerKeys[i]
 			}
-			v.add(key, "%q %v", m, err)
+			v.add(key, "manager %d of %d %v", i+1, len(p.NSXAPIManagers), err)
 		}
 	}
 	v.thumbprints()
 	if h := p.KubeAPIServerHost; h != "" {
-		if _, err := netip.ParseAddr(h); err != nil {
+		if a, err := netip.ParseAddr(h); err != nil {
 			if errs := validation.IsDNS1123Subdomain(h); len(errs) > 0 {
 				v.add("kube_apiserver_host", "%q is neither an IP address nor a host name", h)
 			}
+		} else if a.Zone() != "" {
+			v.add("kube_apiserver_host", "%q has an IPv6 zone (%%...): give the address alone", h)
 		}
 	}
 	if p.KubeAPIServerPort < 1 || p.KubeAPIServerPort > 65535 {
@@ -362,21 +430,32 @@ func (v *validator) endpoints() {
 }
 
 // checkManager checks one NSX Manager address: host, host:port or
-// https://host[:port].
+// https://host[:port]. Its errors never quote the address.
 func checkManager(m string) error {
 	hostport := m
+	if strings.Contains(m, "@") {
+		return fmt.Errorf("must not hold user information (user:password@): give the credentials as nsx_username and nsx_password, or use a principal identity (nsx_client_cert_file)")
+	}
 	if strings.Contains(m, "://") {
 		u, err := url.Parse(m)
 		if err != nil {
 			return fmt.Errorf("is not a URL")
 		}
 		if u.Scheme != "https" {
-			return fmt.Errorf("must use https, not %s", u.Scheme)
+			return fmt.Errorf("must use https, not %q", Printable(u.Scheme))
+		}
+		if u.RawQuery != "" || u.ForceQuery {
+			return fmt.Errorf("must not have a query (?...)")
+		}
+		if u.Fragment != "" || strings.Contains(m, "#") {
+			return fmt.Errorf("must not have a fragment (#...)")
 		}
 		if u.Path != "" && u.Path != "/" {
 			return fmt.Errorf("must not have a path")
 		}
 		hostport = u.Host
+	} else if strings.ContainsAny(m, "?#/") {
+		return fmt.Errorf("must be host, host:port or https://host[:port], without a path, query or fragment")
 	}
 	host := hostport
 	if h, port, err := net.SplitHostPort(hostport); err == nil {
@@ -385,6 +464,9 @@ func checkManager(m string) error {
 			return fmt.Errorf("has an invalid port")
 		}
 		host = h
+	}
+	if strings.Contains(host, "%") && strings.Contains(host, ":") {
+		return fmt.Errorf("has an IPv6 zone (%%...), which NCP cannot use: give the address alone")
 	}
 	if _, err := netip.ParseAddr(host); err == nil {
 		return nil
@@ -458,8 +540,8 @@ func (v *validator) readFiles() {
 		p.NSXCA = v.readCertificates("nsx_ca_file", p.NSXCAFile)
 	}
 	if p.NSXClientCertFile != "" && p.NSXClientKeyFile != "" {
-		cert, certErr := os.ReadFile(p.NSXClientCertFile)
-		key, keyErr := os.ReadFile(p.NSXClientKeyFile)
+		cert, certErr := ReadFile(p.NSXClientCertFile, MaxFileSize)
+		key, keyErr := ReadFile(p.NSXClientKeyFile, MaxFileSize)
 		switch {
 		case certErr != nil:
 			v.add("nsx_client_cert_file", "cannot be read: %v", unwrapPathError(certErr))
@@ -489,7 +571,7 @@ func (v *validator) pathOf(key string) string {
 
 // readCertificates reads a PEM certificate file and checks it.
 func (v *validator) readCertificates(key, path string) []byte {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path, MaxFileSize)
 	if err != nil {
 		reason := fmt.Sprintf("cannot be read: %v", unwrapPathError(err))
 		if !v.given[key] {

@@ -124,3 +124,37 @@ the schema refuses them.
 {{- define "epks-addons.checksum" -}}
 checksum/{{ .name }}: {{ include (print .root.Template.BasePath "/" .file) .root | sha256sum }}
 {{- end -}}
+
+{{/*
+An ncp.ini (oslo.config) value, as NCP reads it back: call with (dict "key" "nsx.overlayTZ"
+"value" $v). oslo.config strips one pair of matching surrounding quotes and the edge
+whitespace, and expands $name: the value is written in double quotes with every $ doubled.
+Line breaks and control characters cannot be represented, nor a backslash before a $
+(oslo.config reads \$ as $): they are refused, naming the key and never the value.
+*/}}
+{{- define "epks-addons.ini" -}}
+{{- $s := .value | toString -}}
+{{- if regexMatch "[\\x00-\\x1f\\x7f\\x{85}\\x{2028}\\x{2029}]" $s -}}
+{{- fail (printf "%s: holds a line break or control character, which ncp.ini cannot carry" .key) -}}
+{{- end -}}
+{{- if contains "\\$" $s -}}
+{{- fail (printf "%s: holds a backslash before a $, which oslo.config cannot read back" .key) -}}
+{{- end -}}
+"{{ $s | replace "$" "$$" }}"
+{{- end -}}
+
+{{/*
+An ncp.ini list value (an oslo.config ListOpt): call with (dict "key" "nsx.managers" "value"
+$list). oslo.config splits it on commas and strips each item, so an item with a comma or
+edge spaces, or an empty one, cannot be represented and is refused.
+*/}}
+{{- define "epks-addons.iniList" -}}
+{{- $key := .key -}}
+{{- range .value -}}
+{{- $s := . | toString -}}
+{{- if or (contains "," $s) (ne $s (trim $s)) (eq $s "") -}}
+{{- fail (printf "%s: an item is empty, holds a comma or starts or ends with a space, which an ncp.ini list cannot carry" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- include "epks-addons.ini" (dict "key" .key "value" (join "," .value)) -}}
+{{- end -}}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -48,9 +49,9 @@ func TestTemplateSeedExample(t *testing.T) {
 		t.Fatal("no NCP ConfigMap")
 	}
 	ini := cm.Object["data"].(map[string]any)["ncp.ini"].(string)
-	for _, want := range []string{"cluster = k8scluster", "nsx_api_managers = 192.168.111.94",
-		"top_tier_router = 23fd006e-337a-467a-b3a6-1404a71cc2cf", "overlay_tz = vio-overlay-tz",
-		"container_ip_blocks = pod-cidr", "external_ip_pools = external-ip-pool", "apiserver_host_ip = 10.96.0.1"} {
+	for _, want := range []string{`cluster = "k8scluster"`, `nsx_api_managers = "192.168.111.94"`,
+		`top_tier_router = "23fd006e-337a-467a-b3a6-1404a71cc2cf"`, `overlay_tz = "vio-overlay-tz"`,
+		`container_ip_blocks = "pod-cidr"`, `external_ip_pools = "external-ip-pool"`, `apiserver_host_ip = "10.96.0.1"`} {
 		if !strings.Contains(ini, want) {
 			t.Errorf("ncp.ini lacks %q:\n%s", want, ini)
 		}
@@ -149,6 +150,29 @@ func TestTemplateOutputDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "epks-addons", "templates", "occm", "daemonset.yaml")); err != nil {
 		t.Error(err)
 	}
+	// The files hold Secrets: owner-only, as the directories.
+	n := 0
+	err := filepath.WalkDir(filepath.Join(dir, "epks-addons"), func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700 | os.ModeDir
+		}
+		if info.Mode() != want {
+			t.Errorf("%s is %v, want %v", path, info.Mode(), want)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n < 10 {
+		t.Errorf("walked %d entries: %v", n, err)
+	}
 }
 
 func TestHelp(t *testing.T) {
@@ -157,5 +181,30 @@ func TestHelp(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "Usage:") || !strings.Contains(out, "epks "+verb) {
 			t.Errorf("%s --help: exit %d\n%s", verb, code, out)
 		}
+	}
+}
+
+// TestHostileInputFiles: a FIFO or a device as the parameters file is
+// refused at once (exit 2) instead of hanging, and a key full of terminal
+// escapes is printed escaped.
+func TestHostileInputFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "params.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, "/dev/zero"} {
+		code, _, errOut := run(t, "template", "-p", p)
+		if code != ExitBadInput || !strings.Contains(errOut, "not a regular file") {
+			t.Errorf("%s: exit %d: %s", p, code, errOut)
+		}
+	}
+	m := map[string]any{"\x1b]0;owned\x07\x1b[2Jname": "x"}
+	code, _, errOut := run(t, "template", "-p", writeParams(t, m))
+	if code != ExitBadInput {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+	if strings.ContainsAny(errOut, "\x1b\x07") || !strings.Contains(errOut, `\x1b]0;owned\x07\x1b[2Jname: unknown parameter`) {
+		t.Errorf("the unknown key is not escaped:\n%q", errOut)
 	}
 }

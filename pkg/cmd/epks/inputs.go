@@ -81,7 +81,7 @@ func (in *inputs) load(ctx context.Context, log io.Writer) (*loaded, error) {
 		}
 	}
 	for _, f := range in.valuesFiles {
-		data, err := os.ReadFile(f)
+		data, err := params.ReadFile(f, 16*params.MaxFileSize)
 		if err != nil {
 			return nil, badInput("reading values file: %v", err)
 		}

@@ -77,16 +77,33 @@ It reads the parameters file of the original HEAT stack as it is (see docs/param
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, in io.Reader, out, errOut io.Writer) int {
+	// SIGINT and SIGTERM cancel the running operation; a second one, once
+	// the first has been seen, gets the default action and ends the process.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	cmd := NewCommand(streams{in: in, out: out, err: errOut})
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintf(errOut, "Error: %v\n", err)
+	fmt.Fprintf(errOut, "Error: %s\n", printableLines(err.Error()))
 	return exitCode(err)
+}
+
+// printableLines escapes the control characters of a message, line by
+// line, so that nothing in it (a key or a path from the input) acts on the
+// terminal.
+func printableLines(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		lines[i] = params.Printable(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func exitCode(err error) int {

@@ -3,6 +3,9 @@ package epks
 import (
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,6 +44,11 @@ Secrets appear only inside Secret objects of the output, never in messages.`,
 			if err != nil {
 				return err
 			}
+			if outputDir != "" {
+				if err := privateDir(filepath.Join(outputDir, ch.Name())); err != nil {
+					return err
+				}
+			}
 			opts := render.Options{ReleaseName: in.name, Namespace: in.namespace, KubeVersion: kubeVersion, OutputDir: outputDir}
 			if l.post != nil {
 				opts.PostRenderer = l.post
@@ -50,6 +58,9 @@ Secrets appear only inside Secret objects of the output, never in messages.`,
 				return badInput("%v", err)
 			}
 			if outputDir != "" {
+				if err := ownerOnly(filepath.Join(outputDir, ch.Name())); err != nil {
+					return err
+				}
 				fmt.Fprintf(s.err, "Wrote the manifests to %s\n", outputDir)
 				return nil
 			}
@@ -61,6 +72,36 @@ Secrets appear only inside Secret objects of the output, never in messages.`,
 	c.Flags().StringVar(&outputDir, "output-dir", "", "write one file per template into this directory instead of printing")
 	c.Flags().StringVar(&kubeVersion, "kube-version", render.DefaultKubeVersion, "Kubernetes version to render for")
 	return c
+}
+
+// privateDir makes dir, and the directories above it that do not exist,
+// owner-only (0700): the manifests hold Secrets, and Helm writes its files
+// world-readable. An existing dir is made owner-only too, so that no file
+// is readable through it while Helm writes.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating the output directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("securing the output directory: %w", err)
+	}
+	return nil
+}
+
+// ownerOnly makes every file under dir 0600 and every directory 0700.
+func ownerOnly(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		mode := fs.FileMode(0o600)
+		if d.IsDir() {
+			mode = 0o700
+		} else if !d.Type().IsRegular() {
+			return nil
+		}
+		return os.Chmod(path, mode)
+	})
 }
 
 // noArgs refuses positional arguments as bad input.
