@@ -146,7 +146,7 @@ func TestTrustStep(t *testing.T) {
 		t.Errorf("ca.crt = %q, %v; want the pinned CA", got, err)
 	}
 	ini := render.Find(objs, "ConfigMap", "epks-addons-ncp").Object["data"].(map[string]any)["ncp.ini"].(string)
-	if !strings.Contains(ini, "\n    thumbprint = "+nsxTP+"\n") && !strings.Contains(ini, "\nthumbprint = "+nsxTP+"\n") {
+	if !strings.Contains(ini, "\nthumbprint = \""+nsxTP+"\"\n") {
 		t.Errorf("ncp.ini lacks the thumbprint:\n%s", ini)
 	}
 	tagger := render.Find(objs, "ConfigMap", "epks-addons-port-tagger").Object["data"].(map[string]any)["config.yaml"].(string)
