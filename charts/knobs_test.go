@@ -53,6 +53,32 @@ func container(t *testing.T, spec corev1.PodSpec, name string) corev1.Container 
 	return corev1.Container{}
 }
 
+// knobValues are a value of every knob, as TestKnobs checks them.
+func knobValues(args, pdb bool) map[string]any {
+	tol := map[string]any{"key": "example.com/dedicated", "operator": "Equal", "value": "addons", "effect": "NoSchedule"}
+	aff := map[string]any{"nodeAffinity": map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": map[string]any{
+		"nodeSelectorTerms": []any{map[string]any{"matchExpressions": []any{map[string]any{
+			"key": "example.com/zone", "operator": "In", "values": []any{"a"}}}}}}}}
+	res := map[string]any{"requests": map[string]any{"cpu": "123m", "memory": "77Mi"}, "limits": map[string]any{"memory": "777Mi"}}
+	knobs := map[string]any{
+		"nodeSelector":      map[string]any{"example.com/pool": "addons"},
+		"tolerations":       []any{tol},
+		"affinity":          aff,
+		"podLabels":         map[string]any{"example.com/team": "net"},
+		"podAnnotations":    map[string]any{"example.com/owner": "net team"},
+		"extraEnv":          []any{map[string]any{"name": "EXAMPLE_ENV", "value": "on"}},
+		"resources":         res,
+		"priorityClassName": "example-priority",
+	}
+	if args {
+		knobs["extraArgs"] = []any{"--example-flag=1"}
+	}
+	if pdb {
+		knobs["podDisruptionBudget"] = map[string]any{"enabled": true, "minAvailable": "50%"}
+	}
+	return knobs
+}
+
 // TestKnobs sets every per-component knob of every component and checks each
 // lands where it should, adding to the chart's own settings where it has some
 // (tolerations, node selectors, labels) and replacing them where it says so
@@ -61,29 +87,8 @@ func TestKnobs(t *testing.T) {
 	base := renderValues(t, fullValues(t), render.Options{})
 	for _, c := range knobComponents {
 		t.Run(c.values, func(t *testing.T) {
-			tol := map[string]any{"key": "example.com/dedicated", "operator": "Equal", "value": "addons", "effect": "NoSchedule"}
-			aff := map[string]any{"nodeAffinity": map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": map[string]any{
-				"nodeSelectorTerms": []any{map[string]any{"matchExpressions": []any{map[string]any{
-					"key": "example.com/zone", "operator": "In", "values": []any{"a"}}}}}}}}
-			res := map[string]any{"requests": map[string]any{"cpu": "123m", "memory": "77Mi"}, "limits": map[string]any{"memory": "777Mi"}}
-			knobs := map[string]any{
-				"nodeSelector":      map[string]any{"example.com/pool": "addons"},
-				"tolerations":       []any{tol},
-				"affinity":          aff,
-				"podLabels":         map[string]any{"example.com/team": "net"},
-				"podAnnotations":    map[string]any{"example.com/owner": "net team"},
-				"extraEnv":          []any{map[string]any{"name": "EXAMPLE_ENV", "value": "on"}},
-				"resources":         res,
-				"priorityClassName": "example-priority",
-			}
-			if c.args {
-				knobs["extraArgs"] = []any{"--example-flag=1"}
-			}
-			if c.pdb {
-				knobs["podDisruptionBudget"] = map[string]any{"enabled": true, "minAvailable": "50%"}
-			}
 			v := fullValues(t)
-			for k, val := range knobs {
+			for k, val := range knobValues(c.args, c.pdb) {
 				set(v, c.values+"."+k, val)
 			}
 			objs := renderValues(t, v, render.Options{})
