@@ -371,6 +371,15 @@ func roleGrants(t *testing.T, objs []*unstructured.Unstructured, names ...string
 	return out
 }
 
+// with returns a copy of m with key set to value.
+func with(m map[string]string, key, value string) map[string]string {
+	out := map[string]string{key: value}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
 // TestRBACMatchesUpstream compares each component's RBAC with what its
 // upstream grants for the pinned version: NCP's manifest, the OCCM's chart,
 // the CSI sidecars' and the snapshot-controller's deploy files. Every grant
@@ -379,6 +388,14 @@ func roleGrants(t *testing.T, objs []*unstructured.Unstructured, names ...string
 // verb covers every verb of the resource.
 func TestRBACMatchesUpstream(t *testing.T) {
 	ncp := ncpManifest(t)
+	ncpUpstream := func(t *testing.T) map[grant]bool {
+		return roleGrants(t, ncp, "ncp-cluster-role", "ncp-patch-role", "ncp-exec-role")
+	}
+	ncpMissing := map[string]string{
+		"podsecuritypolicies.policy":                 "PodSecurityPolicy was removed in Kubernetes 1.25.",
+		"ingresses/status.networking.k8s.io:replace": "`replace` is no Kubernetes verb.",
+		"services/status:replace":                    "`replace` is no Kubernetes verb.",
+	}
 	for _, tc := range []struct {
 		name     string
 		values   map[string]any
@@ -388,30 +405,17 @@ func TestRBACMatchesUpstream(t *testing.T) {
 		subset         bool
 		missing, extra map[string]string
 	}{{
-		name: "ncp with NSX load balancers",
-		ours: []string{"epks-addons-ncp", "epks-addons-ncp-exec"},
-		upstream: func(t *testing.T) map[grant]bool {
-			return roleGrants(t, ncp, "ncp-cluster-role", "ncp-patch-role", "ncp-exec-role")
-		},
-		missing: map[string]string{
-			"podsecuritypolicies.policy":                 "PodSecurityPolicy was removed in Kubernetes 1.25.",
-			"ingresses/status.networking.k8s.io:replace": "`replace` is no Kubernetes verb.",
-			"services/status:replace":                    "`replace` is no Kubernetes verb.",
-		},
+		name:     "ncp with NSX load balancers",
+		ours:     []string{"epks-addons-ncp", "epks-addons-ncp-exec"},
+		upstream: ncpUpstream,
+		missing:  ncpMissing,
 	}, {
-		name:   "ncp with Octavia load balancers",
-		values: map[string]any{"loadBalancer.provider": "octavia"},
-		ours:   []string{"epks-addons-ncp", "epks-addons-ncp-exec"},
-		upstream: func(t *testing.T) map[grant]bool {
-			return roleGrants(t, ncp, "ncp-cluster-role", "ncp-patch-role", "ncp-exec-role")
-		},
-		missing: map[string]string{
-			"podsecuritypolicies.policy":                 "PodSecurityPolicy was removed in Kubernetes 1.25.",
-			"ingresses/status.networking.k8s.io:replace": "`replace` is no Kubernetes verb.",
-			"services/status:replace":                    "`replace` is no Kubernetes verb.",
-			"secrets": "NCP reads TLS Secrets cluster-wide only for NSX load balancers (Ingress and " +
-				"LoadBalancer certificates); with Octavia it serves none (use_native_loadbalancer = False).",
-		},
+		name:     "ncp with Octavia load balancers",
+		values:   map[string]any{"loadBalancer.provider": "octavia"},
+		ours:     []string{"epks-addons-ncp", "epks-addons-ncp-exec"},
+		upstream: ncpUpstream,
+		missing: with(ncpMissing, "secrets", "NCP reads TLS Secrets cluster-wide only for NSX load balancers (Ingress and "+
+			"LoadBalancer certificates); with Octavia it serves none (use_native_loadbalancer = False)."),
 	}, {
 		name: "nsx-node-agent",
 		ours: []string{"epks-addons-nsx-node-agent"},
