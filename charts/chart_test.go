@@ -442,6 +442,12 @@ func TestLoadBalancerProvider(t *testing.T) {
 		if servicesAllowed != (provider == "octavia") {
 			t.Errorf("%s: OCCM may write services/status: %v", provider, servicesAllowed)
 		}
+		// NCP leaves Services of type LoadBalancer to the OCCM with Octavia, else both serve them.
+		cm := typed[corev1.ConfigMap](t, render.Find(objs, "ConfigMap", "epks-addons-ncp"))
+		native := map[string]string{"nsx": "True", "octavia": "False"}[provider]
+		if got := iniValue(cm.Data["ncp.ini"], "nsx_v3", "use_native_loadbalancer"); got != native {
+			t.Errorf("%s: ncp.ini [nsx_v3] use_native_loadbalancer = %q, want %s", provider, got, native)
+		}
 		// The OCCM must run on control-plane nodes before they are initialized.
 		spec := ds.Spec.Template.Spec
 		if _, ok := spec.NodeSelector["node-role.kubernetes.io/control-plane"]; !ok {
@@ -534,4 +540,22 @@ func TestRequiredValues(t *testing.T) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}
 	}
+}
+
+// iniValue returns the value of key in section of an INI file, as oslo.config
+// reads ncp.ini: the last one wins, sections may repeat.
+func iniValue(ini, section, key string) string {
+	var cur, value string
+	for _, line := range strings.Split(ini, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+			cur = line[1 : len(line)-1]
+		case cur == section:
+			if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == key {
+				value = strings.TrimSpace(v)
+			}
+		}
+	}
+	return value
 }

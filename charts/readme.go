@@ -48,8 +48,38 @@ With helm alone:
 - Components that need no privilege run as non-root with a read-only root file system and
   no capabilities. The privileged exceptions are the cinder CSI node plugin (it mounts
   volumes for kubelet) and NCP's bootstrap init container (it installs the CNI plugin on
-  the host); the node agent runs with the capabilities NCP ships it with.
+  the host and loads NCP's AppArmor profile, which needs the host's PID namespace, so the
+  node agent's pod shares it); the node agent runs with the capabilities NCP ships it
+  with, confined by NCP's AppArmor profile ` + "`node-agent-apparmor`" + `.
+- The NCP Deployment, the nsx-node-agent DaemonSet and every component's RBAC are compared,
+  field by field, with what upstream publishes for the pinned versions (NCP 4.2.0's
+  manifest, the OCCM's chart, the CSI sidecars' deploy files; charts/testdata), every
+  difference explained in charts/reference_test.go.
 - TLS to OpenStack and NSX is verified unless ` + "`openstack.insecure`" + ` or ` + "`nsx.insecure`" + ` is set.
+
+## Upgrading from v0.1.0
+
+- ` + "`nsxNodeAgent.ovsInContainer`" + ` defaults to false, as ` + "`ovs_in_container`" + ` of the parameters
+  always did: OVS runs on the host, as ` + "`epks cloud-init`" + ` prepares the nodes. Set it true to
+  keep the nsx-ovs container.
+- The nsx-node-agent container runs under NCP's AppArmor profile ` + "`node-agent-apparmor`" + `, which
+  the bootstrap loads (with ` + "`hostPID`" + ` and the AppArmor mounts of NCP's manifest). On nodes
+  without AppArmor (RHEL) set ` + "`nsxNodeAgent.appArmorProfile: \"\"`" + `. The pod gains NCP's
+  nsx-host-ovs-monitor container and the device-plugins, /host/etc/os-release and
+  /host/etc/openvswitch mounts NCP 4.2.0 ships.
+- With ` + "`loadBalancer.provider: octavia`" + `, ncp.ini sets ` + "`[nsx_v3] use_native_loadbalancer = False`" + `
+  (before, NCP and the OCCM both served every LoadBalancer Service), and NCP no longer reads
+  Secrets cluster-wide.
+- RBAC follows upstream: NCP gains pods/log, StatefulSet updates, events get/list/delete,
+  network-attachment-definitions, ncpsettings and the ` + "`<release>-ncp-exec`" + ` Role; the node agent
+  keeps only NCP's grants; the OCCM's verbs are upstream's; the csi-provisioner may update
+  VolumeSnapshots and the csi-resizer reads VolumeAttributesClasses.
+- New per-component values: ` + "`nodeSelector`, `tolerations`, `affinity`, `podLabels`, `podAnnotations`" + `,
+  ` + "`extraArgs`" + ` (not NCP's containers: use ` + "`extraConfig`" + `), ` + "`extraEnv`, `priorityClassName`" + `. Tolerations,
+  node selectors and labels add to the chart's; affinity and priority replace them.
+- PodDisruptionBudgets (` + "`maxUnavailable: 1`" + `) for NCP, the cinder-csi controller, the
+  snapshot-controller and the port tagger; ` + "`<component>.podDisruptionBudget.enabled: false`" + `
+  turns one off.
 
 ## Values
 

@@ -1,6 +1,7 @@
 package values
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/params"
 )
 
@@ -211,5 +213,26 @@ func TestMerge(t *testing.T) {
 	want := map[string]any{"a": map[string]any{"x": 1, "y": 3, "z": 4}, "b": []any{2, 3}, "c": "keep", "d": map[string]any{"n": 1}}
 	if !reflect.DeepEqual(dst, want) {
 		t.Errorf("Merge = %v, want %v", dst, want)
+	}
+}
+
+// TestDefaultsAgreeWithChart: where a parameter left out takes its default,
+// the value it becomes is the chart's own default, so that a user of
+// `helm install` alone and a user of `epks install` get the same cluster.
+func TestDefaultsAgreeWithChart(t *testing.T) {
+	ch, err := charts.LoadAddons()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := For(load(t, nil), nil).Values
+	for _, path := range []string{
+		"nsxNodeAgent.ovsInContainer", // ovs_in_container
+		"nsxNodeAgent.mtu",            // mtu
+		"loadBalancer.provider",       // load_balancer_provider
+	} {
+		// YAML decodes the chart's numbers as float64: compare as printed.
+		if g, w := get(got, path), get(ch.Values, path); g == nil || fmt.Sprint(g) != fmt.Sprint(w) {
+			t.Errorf("%s: the parameters' default gives %v, the chart's default is %v", path, g, w)
+		}
 	}
 }

@@ -158,3 +158,57 @@ edge spaces, or an empty one, cannot be represented and is refused.
 {{- end -}}
 {{- include "epks-addons.ini" (dict "key" .key "value" (join "," .value)) -}}
 {{- end -}}
+
+{{/*
+Pod knobs (nodeSelector, tolerations, affinity, podLabels, podAnnotations, extraArgs,
+extraEnv, priorityClassName, podDisruptionBudget) of a component. Each workload template
+inserts them with the helpers below; the user's values add to the chart's own.
+*/}}
+
+{{/* Labels of a component's pods: call with (dict "root" $ "component" c "values" .Values.x).
+The user's podLabels are added; the chart's labels win, so selectors keep matching. */}}
+{{- define "epks-addons.podLabels" -}}
+{{- $labels := include "epks-addons.labels" (dict "root" .root "component" .component) | fromYaml -}}
+{{- toYaml (merge $labels (deepCopy (.values.podLabels | default dict))) -}}
+{{- end -}}
+
+{{/* Items of a list, as YAML list entries to append to one the template has (tolerations,
+args, env); nothing when the list is empty. */}}
+{{- define "epks-addons.items" -}}
+{{- with . }}{{ toYaml . }}{{ end -}}
+{{- end -}}
+
+{{/* nodeSelector: the chart's (.defaults, a dict) with the user's (.values.nodeSelector) over
+them; nothing when both are empty. */}}
+{{- define "epks-addons.nodeSelector" -}}
+{{- $sel := merge (deepCopy (.values.nodeSelector | default dict)) (.defaults | default dict) -}}
+{{- with $sel }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* A PodDisruptionBudget of a controller: call with (dict "root" $ "component" c "values" .Values.x). */}}
+{{- define "epks-addons.pdb" -}}
+{{- $pdb := .values.podDisruptionBudget | default dict -}}
+{{- if $pdb.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "epks-addons.name" (dict "root" .root "component" .component) }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "epks-addons.labels" (dict "root" .root "component" .component) | nindent 4 }}
+spec:
+  {{- $min := $pdb.minAvailable }}
+  {{- if or (kindIs "float64" $min) (kindIs "int" $min) (kindIs "int64" $min) (and (kindIs "string" $min) (ne $min "")) }}
+  minAvailable: {{ if kindIs "string" $min }}{{ $min | quote }}{{ else }}{{ $min }}{{ end }}
+  {{- else }}
+  {{- $max := $pdb.maxUnavailable | default 1 }}
+  maxUnavailable: {{ if kindIs "string" $max }}{{ $max | quote }}{{ else }}{{ $max }}{{ end }}
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- include "epks-addons.selectorLabels" (dict "root" .root "component" .component) | nindent 6 }}
+{{- end }}
+{{- end -}}
