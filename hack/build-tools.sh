@@ -2,8 +2,8 @@
 # Builds the upstream binaries that the local control plane, the e2e suite and
 # the config validators run, from the modules pinned in hack/tools, into
 #   $EPKS_CACHE/bin/<name>-<version>
-# A binary that is already there is not built again, so only the first run is
-# slow (about 15 minutes on 2 cores from a cold Go cache).
+# A binary already built from the same inputs (the stamp beside it) is not built again,
+# so only the first run is slow (about 15 minutes on 2 cores from a cold Go cache).
 #
 # Usage: hack/build-tools.sh [name...]      (default: every binary)
 set -euo pipefail
@@ -59,15 +59,26 @@ for t in "${tools[@]}"; do
   IFS='|' read -r name dir pkg version ldflags <<<"$t"
   is_wanted "$name" || continue
   out="$EPKS_BIN/$name-$version"
-  if [ -x "$out" ]; then
+  # What the binary is built from: its scratch module, package, ldflags and Go. A change to
+  # any of them (a bumped dependency, a new replace) rebuilds it although its version stays.
+  stamp=$(cat "$EPKS_ROOT/hack/tools/$dir/go.mod" "$EPKS_ROOT/hack/tools/$dir/go.sum" \
+    <(printf '%s\n' "$pkg" "$ldflags" "$(go env GOVERSION)") | sha256sum | cut -d' ' -f1)
+  if [ -x "$out" ] && [ ! -e "$out.stamp" ]; then
+    # Built before stamps existed: adopt it as built from today's inputs.
+    echo "$stamp" >"$out.stamp"
+  fi
+  if [ -x "$out" ] && [ "$(cat "$out.stamp")" = "$stamp" ]; then
     log "✓ $name $version (cached)"
     continue
   fi
+  [ -x "$out" ] && log "• $name $version: its module, flags or Go changed; rebuilding"
   log "• building $name $version ..."
   start=$(date +%s)
   tmp="$out.tmp.$$"
+  (cd "$EPKS_ROOT/hack/tools/$dir" && retry go mod download)
   # shellcheck disable=SC2086 # ldflags is one string of flags
   (cd "$EPKS_ROOT/hack/tools/$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg")
   mv "$tmp" "$out"
+  echo "$stamp" >"$out.stamp"
   log "✓ $name $version (built in $(($(date +%s) - start))s)"
 done

@@ -28,7 +28,7 @@ fi
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need[@]}"
+  retry apt-get update -qq
+  retry apt-get install -y -qq "${need[@]}"
 fi
 log "✓ Debian packages: ${want[*]}"

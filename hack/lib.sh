@@ -10,3 +10,18 @@ export EPKS_ROOT EPKS_CACHE EPKS_BIN
 
 # log prints a progress line on stderr.
 log() { printf '%s\n' "$*" >&2; }
+
+# retry runs a command up to 4 times, waiting 5, 15 and 45 s between tries: package mirrors
+# and the module proxy fail now and then, and one failed download must not fail CI.
+retry() {
+  local try=1 wait=5
+  until "$@"; do
+    if [ $try -ge 4 ]; then
+      log "failed $try times: $*"
+      return 1
+    fi
+    log "try $try of '$*' failed; again in ${wait}s"
+    sleep $wait
+    try=$((try + 1)) wait=$((wait * 3))
+  done
+}
