@@ -17,10 +17,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/epks/epks/charts"
-	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/pkg/nodename"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/localcluster"
 )
 
 // benchNodes is how many nodes the benchmark tags; BENCH_NODES overrides it.

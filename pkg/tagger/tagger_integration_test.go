@@ -23,11 +23,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/epks/epks/pkg/cloudconf"
-	"github.com/epks/epks/test/localcluster"
-	"github.com/epks/epks/test/localcluster/clustertest"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/fault"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/localcluster"
+	"github.com/epks/epks/test/localcluster/clustertest"
 )
 
 // env is a local control plane, a simulated cloud with the same node
