@@ -80,7 +80,7 @@ func BenchmarkTagNodes(b *testing.B) {
 	e.sim.ResetRequestCounts()
 	b.ResetTimer()
 	t0 := time.Now()
-	tg := e.startTagger()
+	tg := e.startTagger("bench")
 	var firstWrite time.Duration
 	for tagged() < n {
 		if time.Since(t0) > 10*time.Minute {
