@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/epks/epks/charts"
+	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/render"
 )
 
@@ -86,6 +87,20 @@ func TestPortTaggerRunsAtBootstrap(t *testing.T) {
 	}
 }
 
+// TestDefaultNCPVersion: pkg/params chooses the NSX API mode by the NCP
+// version the chart pins.
+func TestDefaultNCPVersion(t *testing.T) {
+	ch, err := charts.LoadAddons()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ncp, _ := ch.Values["ncp"].(map[string]any)
+	image, _ := ncp["image"].(map[string]any)
+	if tag, _ := image["tag"].(string); tag != params.DefaultNCPVersion {
+		t.Errorf("the chart pins NCP %q, pkg/params assumes %q", tag, params.DefaultNCPVersion)
+	}
+}
+
 func itoa(i int32) string {
 	var b []byte
 	if i == 0 {
@@ -120,5 +135,72 @@ func TestPortTaggerRBAC(t *testing.T) {
 	}
 	if got, want := rules("Role"), map[string][]string{"coordination.k8s.io/leases": {"create", "get", "update"}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Role rules %v, want %v", got, want)
+	}
+}
+
+// TestNSXAPIModeFollowsNCP: the NSX API defaults to what the pinned NCP
+// needs (NCP 4.x forces the Policy API), for NCP and the tagger alike.
+func TestNSXAPIModeFollowsNCP(t *testing.T) {
+	ch, err := charts.LoadAddons()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tag, mode, want, err string
+	}{
+		{"", "", "policy", ""}, // the chart's pinned NCP
+		{"4.2.0", "", "policy", ""},
+		{"v4.1.2", "policy", "policy", ""},
+		{"3.2.1", "", "manager", ""},
+		{"3.2.1", "policy", "policy", ""},
+		{"4.2.0", "manager", "", "nsx.apiMode: manager cannot be used with NCP 4.2.0"},
+		{"latest", "", "", `the NCP image tag "latest" names no NCP version`},
+		{"latest", "manager", "manager", ""},
+		{"seed", "", "manager", ""}, // registry.local/2.4.1.13515827/nsx-ncp-ubuntu:latest
+	} {
+		v := fullValues(t)
+		if tc.tag == "seed" {
+			set(set(v, "ncp.image.tag", "latest"), "ncp.image.repository", "2.4.1.13515827/nsx-ncp-ubuntu")
+		} else if tc.tag != "" {
+			set(v, "ncp.image.tag", tc.tag)
+		}
+		set(v, "nsx.apiMode", tc.mode)
+		out, err := render.Render(context.Background(), ch, v, render.Options{})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("tag %q mode %q: error %v, want %q", tc.tag, tc.mode, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("tag %q mode %q: %v", tc.tag, tc.mode, err)
+			continue
+		}
+		objs, err := render.Objects(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm := typed[corev1.ConfigMap](t, render.Find(objs, "ConfigMap", "epks-addons-port-tagger"))
+		if !strings.Contains(cm.Data["config.yaml"], `apiMode: "`+tc.want+`"`) {
+			t.Errorf("tag %q mode %q: the tagger's config says\n%s\nwant apiMode %s", tc.tag, tc.mode, cm.Data["config.yaml"], tc.want)
+		}
+		wantPolicy := map[string]string{"policy": "True", "manager": "False"}[tc.want]
+		found := false
+		for _, o := range objs {
+			if o.GetKind() != "ConfigMap" {
+				continue
+			}
+			for _, data := range typed[corev1.ConfigMap](t, o).Data {
+				if strings.Contains(data, "policy_nsxapi") {
+					found = true
+					if !strings.Contains(data, "policy_nsxapi = "+wantPolicy+"\n") {
+						t.Errorf("tag %q mode %q: ncp.ini lacks policy_nsxapi = %s", tc.tag, tc.mode, wantPolicy)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Error("no ncp.ini with policy_nsxapi rendered")
+		}
 	}
 }
