@@ -125,6 +125,7 @@ type tagger struct {
 	log     *syncBuffer
 	metrics string
 	health  string
+	pprof   string
 	done    chan struct{}
 }
 
@@ -159,17 +160,17 @@ func freePort(t testing.TB) string {
 // leader election times.
 func (e *env) startTagger(identity string) *tagger {
 	t := e.t
-	metrics, health := freePort(t), freePort(t)
+	metrics, health, pprof := freePort(t), freePort(t), freePort(t)
 	cmd := exec.Command(e.bin, "--leader-election-identity", identity,
 		"--kubeconfig", e.cluster.Kubeconfig(), "--config", filepath.Join(e.dir, "config.yaml"),
 		"--cloud-config", filepath.Join(e.dir, "cloud.conf"), "--leader-election-namespace", "kube-system",
 		"--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "2s", "--leader-elect-retry-period", "500ms",
-		"--metrics-bind-address", metrics, "--health-probe-bind-address", health)
+		"--metrics-bind-address", metrics, "--health-probe-bind-address", health, "--pprof-bind-address", pprof)
 	log := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	must(t, cmd.Start())
-	tg := &tagger{cmd: cmd, log: log, metrics: metrics, health: health, done: make(chan struct{})}
+	tg := &tagger{cmd: cmd, log: log, metrics: metrics, health: health, pprof: pprof, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(tg.done) }()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)

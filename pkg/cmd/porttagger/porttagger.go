@@ -39,6 +39,7 @@ type flags struct {
 	leaseDuration, renewDeadline    time.Duration
 	retryPeriod                     time.Duration
 	metricsAddress, probeAddress    string
+	pprofAddress                    string
 	version                         bool
 }
 
@@ -60,6 +61,7 @@ func Main(ctx context.Context, args []string, errOut io.Writer) int {
 	fs.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often candidates try to become leader")
 	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":10271", "address of the Prometheus metrics endpoint (0 disables); on the node's network in the chart")
 	fs.StringVar(&f.probeAddress, "health-probe-bind-address", ":10272", "address of /healthz and /readyz")
+	fs.StringVar(&f.pprofAddress, "pprof-bind-address", "", "address of Go's /debug/pprof profiles; empty: off")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
