@@ -181,7 +181,7 @@ func chartMemoryLimit(b *testing.B) float64 {
 func saveHeap(b *testing.B, tg *tagger, path string) {
 	resp, err := http.Get("http://" + tg.pprof + "/debug/pprof/heap")
 	if err != nil {
-		b.Errorf("heap profile: %v", err)
+		b.Errorf("heap profile: %v\n%s", err, grepLines(tg.log.String(), "server"))
 		return
 	}
 	defer resp.Body.Close()
@@ -226,4 +226,14 @@ func peakRSS(b *testing.B, pid int) float64 {
 	}
 	b.Fatal("no VmHWM")
 	return 0
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -151,6 +151,7 @@ func run(ctx context.Context, f flags, cfg *tagger.Config) error {
 		RetryPeriod:                         &f.retryPeriod,
 		Metrics:                             metricsserver.Options{BindAddress: f.metricsAddress},
 		HealthProbeBindAddress:              f.probeAddress,
+		PprofBindAddress:                    f.pprofAddress,
 		// Managed fields and node status (images, conditions, addresses)
 		// are large and unused: keep thousands of nodes small.
 		Cache: cache.Options{
