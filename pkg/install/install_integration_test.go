@@ -23,10 +23,10 @@ import (
 
 	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/install"
-	"github.com/epks/epks/test/localcluster"
-	"github.com/epks/epks/test/localcluster/clustertest"
 	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/values"
+	"github.com/epks/epks/test/localcluster"
+	"github.com/epks/epks/test/localcluster/clustertest"
 )
 
 const (
