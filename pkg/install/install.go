@@ -248,7 +248,8 @@ func (s *session) install(ctx context.Context) (*Result, error) {
 			len(res.CRDs.Reused), strings.Join(res.CRDs.Reused, ", ")))
 		o.Progress.StepDone(nil)
 	}
-	if enabled, _ := nestedBool(o.Values, "snapshotController", "enabled"); enabled {
+	// The chart's default is enabled.
+	if enabled, set := nestedBool(o.Values, "snapshotController", "enabled"); enabled || !set {
 		if err := s.step("Looking for a snapshot-controller installed by someone else", func() (err error) {
 			res.CRDs.SnapshotController, err = s.foreignSnapshotController(ctx)
 			return err
