@@ -169,7 +169,15 @@ type session struct {
 	opts    Options
 	cfg     *action.Configuration
 	clients Clients
+	// runID names this run: the holder of the lock, and the runLabel of
+	// the revisions it creates.
+	runID string
 }
+
+// runLabel is the Helm release label (in the release record, not on
+// objects) naming the run that created a revision: restore touches only
+// revisions that carry its own runID.
+const runLabel = "epks-run"
 
 func newSession(opts Options) (*session, error) {
 	opts.defaults()
@@ -192,7 +200,7 @@ func newSession(opts Options) (*session, error) {
 	if err := cfg.Init(opts.Getter, opts.Namespace, "secret", opts.Debugf); err != nil {
 		return nil, fmt.Errorf("initializing Helm: %w", err)
 	}
-	return &session{opts: opts, cfg: cfg, clients: Clients{Kube: kube, Dynamic: dyn}}, nil
+	return &session{opts: opts, cfg: cfg, clients: Clients{Kube: kube, Dynamic: dyn}, runID: newRunID()}, nil
 }
 
 // Install applies the chart as release opts.ReleaseName (upgrade or install),
@@ -486,6 +494,7 @@ func (s *session) newUpgrade() *action.Upgrade {
 	up.MaxHistory = maxHistory
 	up.PostRenderer = s.opts.PostRenderer
 	up.Timeout = s.opts.Timeout
+	up.Labels = map[string]string{runLabel: s.runID}
 	return up
 }
 
@@ -501,6 +510,7 @@ func (s *session) apply(ctx context.Context, last *release.Release) (*release.Re
 		in.ReleaseName = s.opts.ReleaseName
 		in.PostRenderer = s.opts.PostRenderer
 		in.Timeout = s.opts.Timeout
+		in.Labels = map[string]string{runLabel: s.runID}
 		return in.RunWithContext(ctx, s.opts.Chart, s.opts.Values)
 	}
 	return s.newUpgrade().RunWithContext(ctx, s.opts.ReleaseName, s.opts.Chart, s.opts.Values)
@@ -576,7 +586,7 @@ func (s *session) restore(ctx context.Context, h history, cause error, failures 
 		fe.Restored = fmt.Sprintf("reading the release to restore it failed: %v", err)
 		return fe
 	}
-	if newest == nil || newest.Version <= h.lastVersion {
+	if newest == nil || newest.Version <= h.lastVersion || newest.Labels[runLabel] != s.runID {
 		fe.Restored = "this run created no revision of the release, so nothing was rolled back or removed"
 		return fe
 	}

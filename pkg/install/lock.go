@@ -60,13 +60,18 @@ type releaseLock struct {
 	done   chan struct{}
 }
 
-// newHolder names this run: host, pid and a nonce, so that two runs on one
-// host never share an identity.
-func newHolder() string {
-	host, _ := os.Hostname()
-	var nonce [4]byte
+// newRunID returns a random identity of one run, usable as a label value.
+func newRunID() string {
+	var nonce [8]byte
 	_, _ = rand.Read(nonce[:])
-	return fmt.Sprintf("epks@%s/pid-%d/%s", host, os.Getpid(), hex.EncodeToString(nonce[:]))
+	return hex.EncodeToString(nonce[:])
+}
+
+// holderOf names a run as a Lease holder: host, pid and its run ID, so that
+// two runs on one host never share an identity.
+func holderOf(runID string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("epks@%s/pid-%d/%s", host, os.Getpid(), runID)
 }
 
 // lock takes the release's Lease, waiting up to opts.LockTimeout while another
@@ -76,7 +81,7 @@ func newHolder() string {
 func (s *session) lock(ctx context.Context) (context.Context, func(), error) {
 	name := s.opts.ReleaseName + lockSuffix
 	leases := s.clients.Kube.CoordinationV1().Leases(s.opts.Namespace)
-	holder := newHolder()
+	holder := holderOf(s.runID)
 	start := time.Now()
 	deadline := start.Add(s.opts.LockTimeout)
 	waiting := ""

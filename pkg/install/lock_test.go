@@ -35,7 +35,7 @@ func TestLeaseExpired(t *testing.T) {
 }
 
 func TestHoldersDiffer(t *testing.T) {
-	a, b := newHolder(), newHolder()
+	a, b := holderOf(newRunID()), holderOf(newRunID())
 	if a == b || !strings.HasPrefix(a, "epks@") {
 		t.Errorf("holders %q and %q", a, b)
 	}
