@@ -502,10 +502,8 @@ func (s *session) newUpgrade() *action.Upgrade {
 // readiness wait is ours, with progress and diagnosis.
 func (s *session) apply(ctx context.Context, last *release.Release) (*release.Release, error) {
 	if last == nil {
+		// No Replace: it would supersede a revision another run is creating.
 		in := action.NewInstall(s.cfg)
-		// A release whose newest revision is uninstalled (history kept) is
-		// installed again; Replace allows only that and failed revisions.
-		in.Replace = true
 		in.Namespace = s.opts.Namespace
 		in.ReleaseName = s.opts.ReleaseName
 		in.PostRenderer = s.opts.PostRenderer
