@@ -37,6 +37,22 @@ With helm alone:
 
 ` + "`ci/full-values.yaml`" + ` shows every value a working install needs.
 
+## Upgrade, and changed credentials
+
+Pods restart by themselves when a ConfigMap they read changes (a ` + "`checksum/config`" + `
+annotation on the pod template). They do not when only a Secret changes: no value outside a
+Secret is derived from a secret, because a hash of a Secret whose other contents are known
+lets anyone who can read pods test password guesses offline. ` + "`epks install`" + ` restarts the
+workloads that mount each Secret it changed, as ` + "`kubectl rollout restart`" + ` does. With helm
+alone, after an upgrade that changed a password or a certificate, restart them the same way:
+
+    helm upgrade epks-addons charts/epks-addons -n epks-system -f values.yaml
+    # openstack.* changed (Secret <release>-cloud-config):
+    kubectl -n epks-system rollout restart daemonset/epks-addons-occm daemonset/epks-addons-cinder-csi-node \
+      deployment/epks-addons-cinder-csi-controller deployment/epks-addons-port-tagger
+    # nsx.* changed (Secret <release>-nsx):
+    kubectl -n epks-system rollout restart deployment/epks-addons-ncp deployment/epks-addons-port-tagger
+
 ## Security
 
 - Credentials live in two Secrets only: ` + "`<release>-cloud-config`" + ` (cloud.conf and the CA bundle,

@@ -7,7 +7,15 @@
 //     deployed release holds, nothing is written to the cluster;
 //   - when applying or waiting fails, the release goes back to its previous
 //     revision (or is removed when there was none), after the failure was
-//     diagnosed from the pods and events of the component that failed.
+//     diagnosed from the pods and events of the component that failed; a
+//     revision that this run did not create is never rolled back or removed;
+//   - one run at a time: a Lease <release>-lock in the release namespace,
+//     renewed while the run lasts, serializes epks runs; a release left
+//     pending by a run that was killed is rolled back to its last deployed
+//     revision;
+//   - the workloads that mount a Secret the upgrade changed are restarted, as
+//     `kubectl rollout restart` does: no pod annotation is derived from a
+//     secret.
 package install
 
 import (
@@ -69,6 +77,9 @@ type Options struct {
 	PollInterval time.Duration
 	// Reapply upgrades even when nothing changed, to repair drift.
 	Reapply bool
+	// LockTimeout is how long to wait while another run holds the release's
+	// lock [0: fail at once when it is held]. DefaultLockTimeout is the CLI's.
+	LockTimeout time.Duration
 	// Progress receives progress [Discard].
 	Progress Progress
 	// Debugf receives Helm's debug log; it never carries values [discarded].
@@ -107,6 +118,14 @@ type Result struct {
 	Components []ComponentStatus
 	// Elapsed is how long the wait took.
 	Elapsed time.Duration
+	// CRDs tells which CRDs were created or reused, and whether another
+	// snapshot-controller was found.
+	CRDs *CRDReport
+	// Recovered says how a release left pending by an interrupted run was
+	// recovered, or is empty.
+	Recovered string
+	// Restarted are the workloads restarted because Secrets they mount changed.
+	Restarted []Restart
 }
 
 // ComponentFailure describes one component that did not become ready.
@@ -150,7 +169,15 @@ type session struct {
 	opts    Options
 	cfg     *action.Configuration
 	clients Clients
+	// runID names this run: the holder of the lock, and the runLabel of
+	// the revisions it creates.
+	runID string
 }
+
+// runLabel is the Helm release label (in the release record, not on
+// objects) naming the run that created a revision: restore touches only
+// revisions that carry its own runID.
+const runLabel = "epks-run"
 
 func newSession(opts Options) (*session, error) {
 	opts.defaults()
@@ -173,7 +200,7 @@ func newSession(opts Options) (*session, error) {
 	if err := cfg.Init(opts.Getter, opts.Namespace, "secret", opts.Debugf); err != nil {
 		return nil, fmt.Errorf("initializing Helm: %w", err)
 	}
-	return &session{opts: opts, cfg: cfg, clients: Clients{Kube: kube, Dynamic: dyn}}, nil
+	return &session{opts: opts, cfg: cfg, clients: Clients{Kube: kube, Dynamic: dyn}, runID: newRunID()}, nil
 }
 
 // Install applies the chart as release opts.ReleaseName (upgrade or install),
@@ -195,14 +222,60 @@ func (s *session) install(ctx context.Context) (*Result, error) {
 	if err := s.step("Ensuring namespace "+o.Namespace, func() error { return s.ensureNamespace(ctx) }); err != nil {
 		return nil, err
 	}
-	current, err := s.deployedRelease()
+	ctx, unlock, err := s.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.step("Ensuring CustomResourceDefinitions", func() error { return s.ensureCRDs(ctx) }); err != nil {
+	defer unlock()
+	res := &Result{}
+	h, err := s.readHistory()
+	if err != nil {
 		return nil, err
 	}
+	if h.last != nil && h.last.Info != nil && h.last.Info.Status.IsPending() {
+		if err := s.step(fmt.Sprintf("Recovering release %s: revision %d was left %s by a run that did not finish",
+			o.ReleaseName, h.last.Version, h.last.Info.Status), func() (err error) {
+			res.Recovered, err = s.recover(h)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if h, err = s.readHistory(); err != nil {
+			return nil, err
+		}
+	}
+	err = s.step("Ensuring CustomResourceDefinitions", func() (err error) {
+		res.CRDs, err = s.ensureCRDs(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(res.CRDs.Reused) > 0 {
+		o.Progress.Step(fmt.Sprintf("Reusing %d CRDs installed by someone else (they serve the versions the chart needs; never purged): %s",
+			len(res.CRDs.Reused), strings.Join(res.CRDs.Reused, ", ")))
+		o.Progress.StepDone(nil)
+	}
+	// The chart's default is enabled.
+	if enabled, set := nestedBool(o.Values, "snapshotController", "enabled"); enabled || !set {
+		if err := s.step("Looking for a snapshot-controller installed by someone else", func() (err error) {
+			res.CRDs.SnapshotController, err = s.foreignSnapshotController(ctx)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if sc := res.CRDs.SnapshotController; sc != "" {
+			o.Progress.Step("Found snapshot-controller Deployment " + sc + ", not this release's: not running a second one (snapshotController.enabled=false)")
+			o.Progress.StepDone(nil)
+			o.Values = withoutSnapshotController(o.Values)
+			s.opts.Values = o.Values
+		}
+	}
 
+	current := h.deployed
+	if h.last != current {
+		current = nil // the newest revision is failed or superseded: upgrade over it
+	}
 	var applied *release.Release
 	changed := true
 	if current != nil && !o.Reapply {
@@ -219,15 +292,21 @@ func (s *session) install(ctx context.Context) (*Result, error) {
 	}
 	if changed {
 		verb := "Installing"
-		if current != nil {
+		if h.last != nil {
 			verb = "Upgrading"
 		}
 		err := s.step(fmt.Sprintf("%s release %s in namespace %s", verb, o.ReleaseName, o.Namespace), func() (err error) {
-			applied, err = s.apply(ctx, current)
+			applied, err = s.apply(ctx, h.last)
 			return err
 		})
 		if err != nil {
-			return nil, s.restore(current, err, nil)
+			return res, s.restore(ctx, h, err, nil)
+		}
+		if h.last != nil {
+			res.Restarted, err = s.restartForSecrets(ctx, h.last.Manifest, applied.Manifest)
+			if err != nil {
+				return res, s.restore(ctx, h, err, nil)
+			}
 		}
 	} else {
 		o.Progress.Step("Release " + o.ReleaseName + " is up to date, nothing to change")
@@ -236,7 +315,7 @@ func (s *session) install(ctx context.Context) (*Result, error) {
 
 	workloads, err := releaseWorkloads(applied, o.Namespace)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	var statuses []ComponentStatus
 	start := time.Now()
@@ -244,16 +323,95 @@ func (s *session) install(ctx context.Context) (*Result, error) {
 		statuses, err = s.wait(ctx, workloads)
 		return err
 	})
-	res := &Result{Revision: applied.Version, Changed: changed, Components: statuses, Elapsed: time.Since(start)}
+	res.Revision, res.Changed, res.Components, res.Elapsed = applied.Version, changed, statuses, time.Since(start)
 	if err != nil {
 		failures := s.diagnose(ctx, statuses)
 		if !changed {
 			// Nothing was written, so there is nothing to roll back.
 			return res, &FailedError{Cause: err, Failures: failures}
 		}
-		return res, s.restore(current, err, failures)
+		return res, s.restore(ctx, h, err, failures)
 	}
 	return res, nil
+}
+
+// history is what the release storage held when this run took the lock.
+type history struct {
+	// last is the newest revision, nil when there is none (or it was
+	// uninstalled).
+	last *release.Release
+	// lastVersion is the newest revision number, 0 when there is none.
+	lastVersion int
+	// deployed is the deployed revision, nil when none is.
+	deployed *release.Release
+}
+
+func (s *session) readHistory() (history, error) {
+	var h history
+	last, err := s.cfg.Releases.Last(s.opts.ReleaseName)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return h, nil
+	}
+	if err != nil {
+		return h, fmt.Errorf("reading release %s: %w", s.opts.ReleaseName, err)
+	}
+	h.lastVersion = last.Version
+	if last.Info != nil && last.Info.Status == release.StatusUninstalled {
+		return h, nil
+	}
+	h.last = last
+	if last.Info != nil && last.Info.Status == release.StatusDeployed {
+		h.deployed = last
+		return h, nil
+	}
+	deployed, err := s.cfg.Releases.Deployed(s.opts.ReleaseName)
+	switch {
+	case err == nil:
+		h.deployed = deployed
+	case !errors.Is(err, driver.ErrNoDeployedReleases) && !errors.Is(err, driver.ErrReleaseNotFound):
+		return h, fmt.Errorf("reading release %s: %w", s.opts.ReleaseName, err)
+	}
+	return h, nil
+}
+
+// recover ends a pending revision that a killed run left: the release goes
+// back to its last deployed revision. With none (a first install was
+// killed), the pending revision is marked failed and the install goes on over
+// it. The release is never uninstalled: that would tear down pod networking.
+func (s *session) recover(h history) (string, error) {
+	if h.deployed != nil {
+		rb := action.NewRollback(s.cfg)
+		rb.Version = h.deployed.Version
+		rb.MaxHistory = maxHistory
+		rb.Timeout = 2 * time.Minute
+		if err := rb.Run(s.opts.ReleaseName); err != nil {
+			return "", fmt.Errorf("rolling back to revision %d: %w", h.deployed.Version, err)
+		}
+		return fmt.Sprintf("revision %d was left %s by an interrupted run; rolled back to revision %d",
+			h.last.Version, h.last.Info.Status, h.deployed.Version), nil
+	}
+	h.last.SetStatus(release.StatusFailed, "left "+string(h.last.Info.Status)+" by an interrupted run; marked failed by epks")
+	if err := s.cfg.Releases.Update(h.last); err != nil {
+		return "", fmt.Errorf("marking revision %d failed: %w", h.last.Version, err)
+	}
+	return fmt.Sprintf("revision %d was left %s by an interrupted run and no revision was deployed; marked it failed, installing over it",
+		h.last.Version, release.StatusPendingInstall), nil
+}
+
+func nestedBool(m map[string]any, keys ...string) (bool, bool) {
+	var cur any = m
+	for _, k := range keys {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return false, false
+		}
+		cur, ok = mm[k]
+		if !ok {
+			return false, false
+		}
+	}
+	b, ok := cur.(bool)
+	return b, ok
 }
 
 // step runs fn as one reported step.
@@ -283,27 +441,6 @@ func (s *session) ensureNamespace(ctx context.Context) error {
 		return fmt.Errorf("creating namespace %s: %w", s.opts.Namespace, err)
 	}
 	return nil
-}
-
-// deployedRelease returns the newest revision of the release, or nil when it
-// was never installed. A release in the middle of another operation is an
-// error: two writers must not race.
-func (s *session) deployedRelease() (*release.Release, error) {
-	rel, err := s.cfg.Releases.Last(s.opts.ReleaseName)
-	if errors.Is(err, driver.ErrReleaseNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading release %s: %w", s.opts.ReleaseName, err)
-	}
-	if rel.Info != nil && rel.Info.Status.IsPending() {
-		return nil, fmt.Errorf("release %s revision %d is %s: another install, upgrade or rollback is running or was killed; "+
-			"wait for it, or run `epks uninstall` to start over", rel.Name, rel.Version, rel.Info.Status)
-	}
-	if rel.Info != nil && rel.Info.Status == release.StatusUninstalled {
-		return nil, nil
-	}
-	return rel, nil
 }
 
 // sameAsDeployed renders the upgrade without applying it and compares it with
@@ -357,18 +494,21 @@ func (s *session) newUpgrade() *action.Upgrade {
 	up.MaxHistory = maxHistory
 	up.PostRenderer = s.opts.PostRenderer
 	up.Timeout = s.opts.Timeout
+	up.Labels = map[string]string{runLabel: s.runID}
 	return up
 }
 
-// apply installs the release, or upgrades current. It does not wait: the
+// apply installs the release, or upgrades over last. It does not wait: the
 // readiness wait is ours, with progress and diagnosis.
-func (s *session) apply(ctx context.Context, current *release.Release) (*release.Release, error) {
-	if current == nil {
+func (s *session) apply(ctx context.Context, last *release.Release) (*release.Release, error) {
+	if last == nil {
+		// No Replace: it would supersede a revision another run is creating.
 		in := action.NewInstall(s.cfg)
 		in.Namespace = s.opts.Namespace
 		in.ReleaseName = s.opts.ReleaseName
 		in.PostRenderer = s.opts.PostRenderer
 		in.Timeout = s.opts.Timeout
+		in.Labels = map[string]string{runLabel: s.runID}
 		return in.RunWithContext(ctx, s.opts.Chart, s.opts.Values)
 	}
 	return s.newUpgrade().RunWithContext(ctx, s.opts.ReleaseName, s.opts.Chart, s.opts.Values)
@@ -433,11 +573,41 @@ func (s *session) diagnose(ctx context.Context, statuses []ComponentStatus) []Co
 	return out
 }
 
-// restore puts the release back as it was before this Install: the previous
-// revision, or no release at all.
-func (s *session) restore(previous *release.Release, cause error, failures []ComponentFailure) error {
+// restore puts the release back as it was before this Install, and only if
+// this run created a revision: the deployed revision, or no release at all
+// when there was none before this run. With neither, the failed revision is
+// left for the next run.
+func (s *session) restore(ctx context.Context, h history, cause error, failures []ComponentFailure) error {
 	fe := &FailedError{Cause: cause, Failures: failures}
-	if previous == nil {
+	newest, err := s.cfg.Releases.Last(s.opts.ReleaseName)
+	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
+		fe.Restored = fmt.Sprintf("reading the release to restore it failed: %v", err)
+		return fe
+	}
+	if newest == nil || newest.Version <= h.lastVersion || newest.Labels[runLabel] != s.runID {
+		fe.Restored = "this run created no revision of the release, so nothing was rolled back or removed"
+		return fe
+	}
+	switch {
+	case h.deployed != nil:
+		err := s.step(fmt.Sprintf("Rolling back to revision %d", h.deployed.Version), func() error {
+			rb := action.NewRollback(s.cfg)
+			rb.Version = h.deployed.Version
+			rb.MaxHistory = maxHistory
+			rb.Timeout = 2 * time.Minute
+			if err := rb.Run(s.opts.ReleaseName); err != nil {
+				return err
+			}
+			// Secrets went back too: restart what mounts them, again.
+			_, err := s.restartForSecrets(ctx, newest.Manifest, h.deployed.Manifest)
+			return err
+		})
+		if err != nil {
+			fe.Restored = fmt.Sprintf("rolling back to revision %d also failed: %v", h.deployed.Version, err)
+		} else {
+			fe.Restored = fmt.Sprintf("rolled back to revision %d", h.deployed.Version)
+		}
+	case h.lastVersion == 0:
 		err := s.step("Removing the failed release "+s.opts.ReleaseName, func() error {
 			un := action.NewUninstall(s.cfg)
 			un.Wait = true
@@ -451,19 +621,9 @@ func (s *session) restore(previous *release.Release, cause error, failures []Com
 		} else {
 			fe.Restored = "the failed release was removed; nothing of it is left but the CRDs"
 		}
-		return fe
-	}
-	err := s.step(fmt.Sprintf("Rolling back to revision %d", previous.Version), func() error {
-		rb := action.NewRollback(s.cfg)
-		rb.Version = previous.Version
-		rb.MaxHistory = maxHistory
-		rb.Timeout = 2 * time.Minute
-		return rb.Run(s.opts.ReleaseName)
-	})
-	if err != nil {
-		fe.Restored = fmt.Sprintf("rolling back to revision %d also failed: %v", previous.Version, err)
-	} else {
-		fe.Restored = fmt.Sprintf("rolled back to revision %d", previous.Version)
+	default:
+		fe.Restored = fmt.Sprintf("no revision of the release was deployed before this run, so revision %d is left failed for the next run (it is not removed: revisions %d and older were not this run's)",
+			newest.Version, h.lastVersion)
 	}
 	return fe
 }

@@ -23,10 +23,10 @@ import (
 
 	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/install"
-	"github.com/epks/epks/test/localcluster"
-	"github.com/epks/epks/test/localcluster/clustertest"
 	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/values"
+	"github.com/epks/epks/test/localcluster"
+	"github.com/epks/epks/test/localcluster/clustertest"
 )
 
 const (
@@ -160,12 +160,10 @@ func TestInstallLifecycle(t *testing.T) {
 				t.Errorf("failure report lacks %q:\n%s", want, msg)
 			}
 		}
-		st, err := install.Status(ctx, options(t, c, nil, &bytes.Buffer{}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Revision != 4 || !st.Healthy() {
-			t.Errorf("after the rollback: revision %d (want 4, a copy of 2), healthy=%v", st.Revision, st.Healthy())
+		// The rollback does not wait for readiness: poll until healthy.
+		st := waitHealthy(t, c)
+		if st.Revision != 4 {
+			t.Errorf("after the rollback: revision %d (want 4, a copy of 2)", st.Revision)
 		}
 		d, _ := c.Client.AppsV1().Deployments(ns).Get(ctx, release+"-cinder-csi-controller", metav1.GetOptions{})
 		if cpu := d.Spec.Template.Spec.Containers[0].Resources.Requests.Cpu().String(); cpu != "20m" {

@@ -12,8 +12,9 @@ import (
 
 // UninstallOptions says what Uninstall removes besides the release.
 type UninstallOptions struct {
-	// PurgeCRDs deletes the chart's CustomResourceDefinitions, and so every
-	// VolumeSnapshot, VolumeSnapshotContent and VolumeSnapshotClass.
+	// PurgeCRDs deletes the chart's CustomResourceDefinitions that epks
+	// created, and so every VolumeSnapshot, VolumeSnapshotContent and
+	// VolumeSnapshotClass. CRDs someone else created are kept.
 	PurgeCRDs bool
 }
 
@@ -22,30 +23,22 @@ type UninstallResult struct {
 	ReleaseRemoved   bool
 	NamespaceRemoved bool
 	CRDsRemoved      []string
+	// CRDsKept are the chart's CRDs that epks did not create, left in place.
+	CRDsKept []string
 }
 
 // Uninstall removes the release and waits until its objects are gone, then the
 // namespace when epks created it, then, when asked, the chart's CRDs. It is
-// not an error when the release is already gone. opts.Chart is needed only
-// for PurgeCRDs.
+// not an error when the release is already gone. It takes the release's lock
+// as Install does. opts.Chart is needed only for PurgeCRDs.
 func Uninstall(ctx context.Context, opts Options, uo UninstallOptions) (*UninstallResult, error) {
 	s, err := newSession(opts)
 	if err != nil {
 		return nil, err
 	}
 	res := &UninstallResult{}
-	if _, err := s.cfg.Releases.Last(s.opts.ReleaseName); err == nil {
-		err := s.step("Removing release "+s.opts.ReleaseName, func() error {
-			un := action.NewUninstall(s.cfg)
-			un.Wait = true
-			un.Timeout = s.opts.Timeout
-			_, err := un.Run(s.opts.ReleaseName)
-			return err
-		})
-		if err != nil {
-			return res, fmt.Errorf("removing release %s: %w", s.opts.ReleaseName, err)
-		}
-		res.ReleaseRemoved = true
+	if err := s.removeRelease(ctx, res); err != nil {
+		return res, err
 	}
 	removed, err := s.removeOwnNamespace(ctx)
 	if err != nil {
@@ -56,8 +49,8 @@ func Uninstall(ctx context.Context, opts Options, uo UninstallOptions) (*Uninsta
 		if s.opts.Chart == nil {
 			return res, fmt.Errorf("purging CRDs needs the chart")
 		}
-		err := s.step("Removing CustomResourceDefinitions", func() (err error) {
-			res.CRDsRemoved, err = s.deleteCRDs(ctx)
+		err := s.step("Removing CustomResourceDefinitions that epks created", func() (err error) {
+			res.CRDsRemoved, res.CRDsKept, err = s.deleteCRDs(ctx)
 			return err
 		})
 		if err != nil {
@@ -65,6 +58,33 @@ func Uninstall(ctx context.Context, opts Options, uo UninstallOptions) (*Uninsta
 		}
 	}
 	return res, nil
+}
+
+// removeRelease uninstalls the release, under the release's lock, when it
+// exists.
+func (s *session) removeRelease(ctx context.Context, res *UninstallResult) error {
+	if _, err := s.clients.Kube.CoreV1().Namespaces().Get(ctx, s.opts.Namespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return nil // no namespace, no release and no lock
+	}
+	ctx, unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := s.cfg.Releases.Last(s.opts.ReleaseName); err == nil {
+		err := s.step("Removing release "+s.opts.ReleaseName, func() error {
+			un := action.NewUninstall(s.cfg)
+			un.Wait = true
+			un.Timeout = s.opts.Timeout
+			_, err := un.Run(s.opts.ReleaseName)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("removing release %s: %w", s.opts.ReleaseName, err)
+		}
+		res.ReleaseRemoved = true
+	}
+	return ctx.Err()
 }
 
 // removeOwnNamespace deletes the release namespace when epks created it and

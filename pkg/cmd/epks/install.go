@@ -15,6 +15,7 @@ func newInstallCommand(s streams) *cobra.Command {
 		in      inputs
 		cluster clusterFlags
 		timeout time.Duration
+		lockTO  time.Duration
 		reapply bool
 	)
 	c := &cobra.Command{
@@ -25,7 +26,17 @@ component is ready, printing a line per component as it becomes ready.
 
 Running it again with the same inputs changes nothing in the cluster. When applying or
 waiting fails, the release is rolled back to its previous revision (or removed, on a first
-install), and the components that failed are reported with their pods and events.
+install), and the components that failed are reported with their pods and events. Only a
+revision that this run created is ever rolled back or removed.
+
+One run at a time: a run holds the Lease <release>-lock in the release namespace while it
+works; another run waits for it up to --lock-timeout, printing who holds it, then fails
+without changing anything. A release left pending by a run that was killed is rolled back
+to its last deployed revision (never uninstalled) by the next run.
+
+The workloads that mount a Secret the upgrade changed (a password, a certificate) are
+restarted, as kubectl rollout restart does. Snapshot CRDs or a snapshot-controller that
+someone else installed are reused: the chart's snapshot-controller is then not installed.
 
 The parameters are checked before anything is sent; bad input exits with code 2. Before
 anything is applied, every endpoint the components call (Keystone, each NSX Manager) must
@@ -56,12 +67,27 @@ see epks trust); otherwise the preflight fails with exit code 1 and names the en
 				Values:      l.values,
 				Timeout:     timeout,
 				Reapply:     reapply,
+				LockTimeout: lockTO,
 				Progress:    install.NewPrinter(s.err),
 			}
 			if l.post != nil {
 				opts.PostRenderer = l.post
 			}
 			res, err := install.Install(c.Context(), opts)
+			if res != nil {
+				if res.Recovered != "" {
+					fmt.Fprintf(s.out, "Recovered: %s.\n", res.Recovered)
+				}
+				if res.CRDs != nil && len(res.CRDs.Reused) > 0 {
+					fmt.Fprintf(s.out, "Reused %d snapshot CRDs installed by someone else: %v.\n", len(res.CRDs.Reused), res.CRDs.Reused)
+				}
+				if res.CRDs != nil && res.CRDs.SnapshotController != "" {
+					fmt.Fprintf(s.out, "A snapshot-controller is already running (Deployment %s): the chart's was not installed.\n", res.CRDs.SnapshotController)
+				}
+				for _, r := range res.Restarted {
+					fmt.Fprintf(s.out, "Restarted %s: a Secret it mounts changed.\n", r)
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -78,6 +104,7 @@ see epks trust); otherwise the preflight fails with exit code 1 and names the en
 	in.addFlags(c)
 	cluster.addFlags(c)
 	c.Flags().DurationVar(&timeout, "timeout", install.DefaultTimeout, "how long to wait for the components")
+	c.Flags().DurationVar(&lockTO, "lock-timeout", install.DefaultLockTimeout, "how long to wait while another epks run holds the release's lock (0: fail at once)")
 	c.Flags().BoolVar(&reapply, "reapply", false, "upgrade even when nothing changed, to repair objects edited in the cluster")
 	return c
 }

@@ -16,13 +16,15 @@ func newUninstallCommand(s streams) *cobra.Command {
 		name, ns  string
 		purgeCRDs bool
 		timeout   time.Duration
+		lockTO    time.Duration
 	)
 	c := &cobra.Command{
 		Use:   "uninstall",
 		Short: "Remove the add-ons from the cluster",
 		Long: `Remove the epks-addons release and wait until its objects are gone, then the namespace
 if epks created it. The snapshot CRDs stay, and with them your VolumeSnapshots, unless
---purge-crds is given.`,
+--purge-crds is given; even then, CRDs that epks did not create (for example snapshot CRDs
+that were there before epks) stay. It waits for a running epks install, as install does.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ch, err := charts.LoadAddons()
@@ -31,7 +33,7 @@ if epks created it. The snapshot CRDs stay, and with them your VolumeSnapshots, 
 			}
 			res, err := install.Uninstall(c.Context(), install.Options{
 				Getter: cluster.getter(ns), Namespace: ns, ReleaseName: name, Chart: ch,
-				Timeout: timeout, Progress: install.NewPrinter(s.err),
+				Timeout: timeout, LockTimeout: lockTO, Progress: install.NewPrinter(s.err),
 			}, install.UninstallOptions{PurgeCRDs: purgeCRDs})
 			if err != nil {
 				return err
@@ -45,13 +47,17 @@ if epks created it. The snapshot CRDs stay, and with them your VolumeSnapshots, 
 			if len(res.CRDsRemoved) > 0 {
 				fmt.Fprintf(s.out, "Removed %d CRDs.\n", len(res.CRDsRemoved))
 			}
+			if purgeCRDs && len(res.CRDsKept) > 0 {
+				fmt.Fprintf(s.out, "Kept %d CRDs that epks did not create: %v.\n", len(res.CRDsKept), res.CRDsKept)
+			}
 			return nil
 		},
 	}
 	cluster.addFlags(c)
 	c.Flags().StringVar(&name, "name", install.DefaultReleaseName, "release name")
 	c.Flags().StringVarP(&ns, "namespace", "n", install.DefaultNamespace, "namespace of the release")
-	c.Flags().BoolVar(&purgeCRDs, "purge-crds", false, "also delete the chart's CRDs and every VolumeSnapshot and NCP object with them")
+	c.Flags().BoolVar(&purgeCRDs, "purge-crds", false, "also delete the chart's CRDs that epks created, and every VolumeSnapshot and NCP object with them")
+	c.Flags().DurationVar(&lockTO, "lock-timeout", install.DefaultLockTimeout, "how long to wait while another epks run holds the release's lock (0: fail at once)")
 	c.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the objects to go")
 	return c
 }
