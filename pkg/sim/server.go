@@ -25,6 +25,7 @@ import (
 	"github.com/epks/epks/pkg/sim/api"
 	"github.com/epks/epks/pkg/sim/cinder"
 	"github.com/epks/epks/pkg/sim/fault"
+	"github.com/epks/epks/pkg/sim/glance"
 	"github.com/epks/epks/pkg/sim/keystone"
 	"github.com/epks/epks/pkg/sim/model"
 	"github.com/epks/epks/pkg/sim/neutron"
@@ -40,6 +41,7 @@ const (
 	Neutron  = "neutron"
 	Cinder   = "cinder"
 	Octavia  = "octavia"
+	Glance   = "glance"
 	NSX      = "nsx"
 	Control  = "control"
 )
@@ -187,6 +189,7 @@ func (s *Server) openStackHandler() http.Handler {
 	mount(mux, "/network", Neutron, api.Neutron, neutron.Handler(s.World, func() string { return s.osURL + "/network" }))
 	mount(mux, "/volume", Cinder, api.NovaCinder, cinder.Handler(s.World, func() string { return s.osURL + "/volume" }))
 	mount(mux, "/load-balancer", Octavia, api.Octavia, octavia.Handler(s.World, func() string { return s.osURL + "/load-balancer" }))
+	mount(mux, "/image", Glance, api.NovaCinder, glance.Handler(s.World, func() string { return s.osURL + "/image" }))
 	mux.Handle("/control/", s.controlHandler())
 	ks := keystone.Handler(s.World, keystone.Config{
 		BaseURL: osURL(),
@@ -196,6 +199,7 @@ func (s *Server) openStackHandler() http.Handler {
 			{Type: "block-storage", Name: "cinder", URL: osURL() + "/volume/v3/{project_id}"},
 			{Type: "volumev3", Name: "cinderv3", URL: osURL() + "/volume/v3/{project_id}"},
 			{Type: "load-balancer", Name: "octavia", URL: osURL() + "/load-balancer"},
+			{Type: "image", Name: "glance", URL: osURL() + "/image"},
 		},
 		TokenTTL: func() time.Duration {
 			s.mu.Lock()
@@ -229,6 +233,8 @@ func (s *Server) URL(service string) string {
 		return s.osURL + "/volume/v3/" + s.Seeded.Project.ID
 	case Octavia:
 		return s.osURL + "/load-balancer"
+	case Glance:
+		return s.osURL + "/image"
 	case NSX:
 		return s.nsxURL
 	case Control:
