@@ -182,7 +182,16 @@ func (s *Server) serve(ln net.Listener, h http.Handler, clientCerts bool) {
 func (s *Server) openStackHandler() http.Handler {
 	osURL := func() string { return s.osURL }
 	mount := func(mux *http.ServeMux, prefix, service string, d api.Dialect, h http.Handler) {
-		mux.Handle(prefix+"/", http.StripPrefix(prefix, s.count(service, s.Faults.Wrap(service, d, h))))
+		inner := s.count(service, s.Faults.Wrap(service, d, h))
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, inner))
+		// The catalog's URL itself (no slash) is the version document, as the
+		// services answer it: clients such as keystoneauth do not follow
+		// ServeMux's relative redirect to the slashed path.
+		mux.Handle(prefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.URL.RawPath = "/", ""
+			inner.ServeHTTP(w, r2)
+		}))
 	}
 	mux := http.NewServeMux()
 	mount(mux, "/compute/v2.1", Nova, api.NovaCinder, nova.Handler(s.World, func() string { return s.osURL + "/compute/v2.1" }))
