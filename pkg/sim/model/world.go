@@ -42,6 +42,9 @@ type World struct {
 	secGroups     store[SecurityGroup]
 	secGroupRules store[SecurityGroupRule]
 	servers       store[Server]
+	images        store[Image]
+	keyPairs      store[KeyPair] // by user id + "/" + name
+	serverGroups  store[ServerGroup]
 	volumes       store[Volume]
 	snapshots     store[Snapshot]
 	loadBalancers store[LoadBalancer]
@@ -59,6 +62,9 @@ type World struct {
 	switchByNetwork map[string]string   // Neutron network id -> logical switch id
 	allocatedIPs    map[string]map[string]bool
 	nextHostIndex   map[string]int
+	defaultPools    map[string]bool           // subnet id -> pools are Neutron's default
+	defaultSGs      map[string]string         // project id -> its "default" security group
+	quotas          map[string]map[string]int // project id -> resource -> limit (-1 none)
 	closed          bool
 	changeListeners []func(kind, id string)
 	pending         map[int64]*pendingChange
@@ -101,6 +107,9 @@ func New(opts Options) *World {
 		switchByNetwork: map[string]string{},
 		allocatedIPs:    map[string]map[string]bool{},
 		nextHostIndex:   map[string]int{},
+		defaultPools:    map[string]bool{},
+		defaultSGs:      map[string]string{},
+		quotas:          map[string]map[string]int{},
 	}
 }
 
