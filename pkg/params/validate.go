@@ -55,6 +55,7 @@ func (v *validator) add(key, format string, args ...any) { v.ps.add(key, format,
 // are computed from what the file gave.
 func (v *validator) defaults() {
 	p := v.p
+	v.clusterDefaults()
 	if !v.given["ip_access"] {
 		p.IPAccess = !(v.given["keystone_hostname"] || v.given["nova_hostnames"] || v.given["cinder_hostnames"])
 	}
@@ -188,6 +189,7 @@ func (v *validator) validate() {
 	v.endpoints()
 	v.choices()
 	v.nodes()
+	v.cluster()
 }
 
 // nonEmpty requires a name-or-UUID style value.
