@@ -70,6 +70,7 @@ It reads the parameters file of the original HEAT stack as it is (see docs/param
 		newUninstallCommand(s),
 		newStatusCommand(s),
 		newCloudInitCommand(s),
+		newClusterCommand(s),
 	)
 	return root
 }
