@@ -93,6 +93,8 @@ type Server struct {
 
 	mu     sync.Mutex
 	counts map[string]int
+
+	shim *infraShim
 }
 
 // New builds a simulator with its world seeded; Start serves it.
@@ -119,7 +121,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seeding: %w", err)
 	}
-	s := &Server{World: world, Seeded: seeded, Faults: fault.New(), opts: opts, tokenTTL: opts.TokenTTL, counts: map[string]int{}}
+	s := &Server{World: world, Seeded: seeded, Faults: fault.New(), opts: opts, tokenTTL: opts.TokenTTL, counts: map[string]int{}, shim: newInfraShim()}
 	s.NSXManager = nsx.New(world, nsx.Config{
 		Users:     map[string]string{opts.NSXUser: opts.NSXPassword},
 		RateLimit: opts.NSXRateLimit, Concurrency: opts.NSXConcurrency,
@@ -183,8 +185,9 @@ func (s *Server) openStackHandler() http.Handler {
 		mux.Handle(prefix+"/", http.StripPrefix(prefix, s.count(service, s.Faults.Wrap(service, d, h))))
 	}
 	mux := http.NewServeMux()
-	mount(mux, "/compute/v2.1", Nova, api.NovaCinder, nova.Handler(s.World, func() string { return s.osURL + "/compute/v2.1" }))
-	mount(mux, "/network", Neutron, api.Neutron, neutron.Handler(s.World, func() string { return s.osURL + "/network" }))
+	mount(mux, "/compute/v2.1", Nova, api.NovaCinder, s.novaShim(nova.Handler(s.World, func() string { return s.osURL + "/compute/v2.1" })))
+	mount(mux, "/network", Neutron, api.Neutron, s.neutronShim(neutron.Handler(s.World, func() string { return s.osURL + "/network" })))
+	mount(mux, "/image", Glance, api.NovaCinder, s.glanceHandler())
 	mount(mux, "/volume", Cinder, api.NovaCinder, cinder.Handler(s.World, func() string { return s.osURL + "/volume" }))
 	mount(mux, "/load-balancer", Octavia, api.Octavia, octavia.Handler(s.World, func() string { return s.osURL + "/load-balancer" }))
 	mux.Handle("/control/", s.controlHandler())
@@ -196,6 +199,7 @@ func (s *Server) openStackHandler() http.Handler {
 			{Type: "block-storage", Name: "cinder", URL: osURL() + "/volume/v3/{project_id}"},
 			{Type: "volumev3", Name: "cinderv3", URL: osURL() + "/volume/v3/{project_id}"},
 			{Type: "load-balancer", Name: "octavia", URL: osURL() + "/load-balancer"},
+			{Type: "image", Name: "glance", URL: osURL() + "/image"},
 		},
 		TokenTTL: func() time.Duration {
 			s.mu.Lock()
