@@ -120,7 +120,7 @@ func apply(ctx context.Context, s *scope.Scope, spec *Spec, r Resolved, userData
 				return err
 			}
 			sv := server.Spec{Name: n.Name, Role: string(n.Role), ImageID: r.ImageID, FlavorID: r.FlavorID, KeyName: spec.KeyName,
-				PortIDs: []string{mgmt.ID, pod.ID},
+				PortIDs:  []string{mgmt.ID, pod.ID},
 				UserData: func() ([]byte, error) { return userData(n, pod.MAC) }}
 			if n.ControlPlane() {
 				sv.ServerGroupID = groupID
