@@ -173,7 +173,8 @@ func TestComputeAndNetworking(t *testing.T) {
 		paged = append(paged, got...)
 		return true, err
 	})
-	if err != nil || len(paged) != 6 || pages < 3 {
+	// 3 servers with 2 ports each, and the router's interface on the management network.
+	if err != nil || len(paged) != 7 || pages < 4 {
 		t.Errorf("paging: %d ports in %d pages, %v", len(paged), pages, err)
 	}
 	podNet := s.Seeded.Networks["k8scluster-pod"]

@@ -59,7 +59,17 @@ func StatusOf(err error) int {
 	var bad *model.ErrBadRequest
 	var stale *model.ErrStaleRevision
 	var protected *model.ErrProtected
+	var gw *model.ErrExternalGatewayNotFound
+	var exists *model.ErrRuleExists
+	var quota *model.ErrOverQuota
+	var status interface{ HTTPStatus() int }
 	switch {
+	case errors.As(err, &status):
+		return status.HTTPStatus()
+	case errors.As(err, &gw):
+		return http.StatusNotFound
+	case errors.As(err, &exists), errors.As(err, &quota):
+		return http.StatusConflict
 	case errors.As(err, &nf):
 		return http.StatusNotFound
 	case errors.As(err, &conflict):
@@ -79,7 +89,40 @@ func StatusOf(err error) int {
 // Error writes err in the service's dialect, with the status its kind
 // implies.
 func Error(w http.ResponseWriter, d Dialect, err error) {
+	if d == Neutron {
+		status := StatusOf(err)
+		WriteJSON(w, status, map[string]any{"NeutronError": map[string]any{"type": neutronTypeOf(err, status), "message": err.Error(), "detail": ""}})
+		return
+	}
 	ErrorStatus(w, d, StatusOf(err), err.Error())
+}
+
+// neutronTypeOf is the exception class Neutron names in its errors.
+func neutronTypeOf(err error, status int) string {
+	var gw *model.ErrExternalGatewayNotFound
+	var exists *model.ErrRuleExists
+	var quota *model.ErrOverQuota
+	var nf *model.ErrNotFound
+	switch {
+	case errors.As(err, &gw):
+		return "ExternalGatewayForFloatingIPNotFound"
+	case errors.As(err, &exists):
+		return "SecurityGroupRuleExists"
+	case errors.As(err, &quota):
+		return "OverQuota"
+	case errors.As(err, &nf):
+		t := strings.ReplaceAll(title(nf.Kind), " ", "")
+		return t + "NotFound"
+	}
+	return neutronType(status)
+}
+
+func title(key string) string {
+	parts := strings.FieldsFunc(key, func(r rune) bool { return r == '_' || r == ' ' || r == '-' })
+	for i, p := range parts {
+		parts[i] = strings.ToUpper(p[:1]) + p[1:]
+	}
+	return strings.Join(parts, " ")
 }
 
 // ErrorStatus writes an error message with a status in a dialect.

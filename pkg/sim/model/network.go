@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,7 @@ type Network struct {
 	MTU          int
 	SubnetIDs    []string
 	Tags         []string
+	Description  string
 	AdminStateUp bool
 	Status       string
 	CreatedAt    time.Time
@@ -35,8 +37,20 @@ type Subnet struct {
 	IPVersion      int
 	EnableDHCP     bool
 	DNSNameservers []string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// AllocationPools are the ranges ports take addresses from; by
+	// default the whole CIDR but the network, gateway and broadcast
+	// addresses.
+	AllocationPools []IPRange
+	Description     string
+	Tags            []string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// IPRange is an inclusive range of addresses of a subnet.
+type IPRange struct {
+	Start string
+	End   string
 }
 
 // FixedIP is an address of a port on a subnet.
@@ -75,24 +89,9 @@ type FloatingIP struct {
 	RouterID          string
 	Status            string
 	Description       string
+	Tags              []string
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
-}
-
-// Router is a Neutron router.
-type Router struct {
-	ID                string
-	Name              string
-	ProjectID         string
-	Status            string
-	GatewayNetworkID  string
-	EnableSNAT        bool
-	InterfaceSubnets  []string
-	AdminStateUp      bool
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	ExternalFixedIPs  []FixedIP
-	RoutesDestination []string
 }
 
 // SecurityGroup is a Neutron security group.
@@ -101,6 +100,7 @@ type SecurityGroup struct {
 	Name        string
 	Description string
 	ProjectID   string
+	Tags        []string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
@@ -202,17 +202,46 @@ func (w *World) CreateSubnet(s Subnet) (Subnet, error) {
 	}
 	if s.GatewayIP == "" {
 		s.GatewayIP = pfx.Addr().Next().String()
+	} else if s.GatewayIP != NoGateway {
+		gw, err := netip.ParseAddr(s.GatewayIP)
+		if err != nil || !pfx.Contains(gw) {
+			return Subnet{}, &ErrBadRequest{fmt.Sprintf("Invalid input for operation: Gateway IP %s is not in subnet %s.", s.GatewayIP, s.CIDR)}
+		}
+	}
+	if s.GatewayIP == NoGateway {
+		s.GatewayIP = ""
 	}
 	if s.ProjectID == "" {
 		s.ProjectID = n.ProjectID
 	}
+	for _, other := range n.SubnetIDs {
+		if o, ok := w.subnets.get(other); ok && netip.MustParsePrefix(o.CIDR).Overlaps(pfx) {
+			return Subnet{}, &ErrBadRequest{fmt.Sprintf("Invalid input for operation: Requested subnet with cidr: %s for network: %s overlaps with another subnet.", s.CIDR, n.ID)}
+		}
+	}
+	custom := len(s.AllocationPools) > 0
+	if custom {
+		if err := checkPools(pfx, s.GatewayIP, s.AllocationPools); err != nil {
+			return Subnet{}, err
+		}
+	} else {
+		s.AllocationPools = defaultPool(pfx, s.GatewayIP)
+	}
 	s.CreatedAt, s.UpdatedAt = w.now().UTC(), w.now().UTC()
 	w.subnets.put(s.ID, w.nextSeq(), &s)
 	n.SubnetIDs = append(n.SubnetIDs, s.ID)
-	w.allocatedIPs[s.ID] = map[string]bool{s.GatewayIP: true}
+	w.allocatedIPs[s.ID] = map[string]bool{}
+	if s.GatewayIP != "" {
+		w.allocatedIPs[s.ID][s.GatewayIP] = true
+	}
+	w.defaultPools[s.ID] = !custom
 	w.changed("subnet", s.ID)
 	return s, nil
 }
+
+// NoGateway, as a new subnet's GatewayIP, makes a subnet without gateway
+// (Neutron's "gateway_ip": null).
+const NoGateway = "none"
 
 // Subnet returns a subnet by id.
 func (w *World) Subnet(id string) (Subnet, error) {
@@ -232,14 +261,31 @@ func (w *World) Subnets(keep func(*Subnet) bool) []Subnet {
 	return values(w.subnets.list(keep))
 }
 
-// allocateIP takes the next free address of a subnet, from .10 up.
+// allocateIP takes the next free address of a subnet: from .10 up in a
+// subnet with Neutron's default pool, from the start of its pools otherwise.
 func (w *World) allocateIP(subnetID string) (string, error) {
 	s, ok := w.subnets.get(subnetID)
 	if !ok {
 		return "", &ErrNotFound{"subnet", subnetID}
 	}
-	pfx := netip.MustParsePrefix(s.CIDR)
 	used := w.allocatedIPs[subnetID]
+	if !w.defaultPools[subnetID] {
+		for _, r := range s.AllocationPools {
+			start, err1 := netip.ParseAddr(r.Start)
+			end, err2 := netip.ParseAddr(r.End)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			for a := start; a.IsValid() && a.Compare(end) <= 0; a = a.Next() {
+				if !used[a.String()] {
+					used[a.String()] = true
+					return a.String(), nil
+				}
+			}
+		}
+		return "", &ErrConflict{fmt.Sprintf("No more IP addresses available on network %s.", s.NetworkID)}
+	}
+	pfx := netip.MustParsePrefix(s.CIDR)
 	start := w.nextHostIndex[subnetID]
 	if start < 10 {
 		start = 10
@@ -257,6 +303,56 @@ func (w *World) allocateIP(subnetID string) (string, error) {
 		}
 	}
 	return "", &ErrConflict{fmt.Sprintf("No more IP addresses available on network %s.", s.NetworkID)}
+}
+
+// defaultPool is Neutron's pool of a CIDR: every address but the
+// network's, the broadcast and the gateway (which splits the range).
+func defaultPool(pfx netip.Prefix, gateway string) []IPRange {
+	first := pfx.Addr().Next()
+	last := lastAddr(pfx)
+	if pfx.Addr().Is4() && pfx.Bits() < 31 {
+		last = last.Prev()
+	}
+	gw, err := netip.ParseAddr(gateway)
+	if err != nil || !pfx.Contains(gw) {
+		return []IPRange{{first.String(), last.String()}}
+	}
+	var out []IPRange
+	if gw.Compare(first) > 0 {
+		out = append(out, IPRange{first.String(), gw.Prev().String()})
+	}
+	if gw.Compare(last) < 0 {
+		out = append(out, IPRange{gw.Next().String(), last.String()})
+	}
+	return out
+}
+
+// lastAddr is the highest address of a prefix.
+func lastAddr(pfx netip.Prefix) netip.Addr {
+	b := pfx.Masked().Addr().AsSlice()
+	for i := pfx.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 1 << (7 - i%8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// checkPools validates allocation pools against a subnet's CIDR and gateway.
+func checkPools(pfx netip.Prefix, gateway string, pools []IPRange) error {
+	for _, r := range pools {
+		start, err1 := netip.ParseAddr(r.Start)
+		end, err2 := netip.ParseAddr(r.End)
+		if err1 != nil || err2 != nil || start.Compare(end) > 0 {
+			return &ErrBadRequest{fmt.Sprintf("Invalid input for allocation_pools. Reason: The allocation pool %s-%s is not a valid range.", r.Start, r.End)}
+		}
+		if !pfx.Contains(start) || !pfx.Contains(end) {
+			return &ErrBadRequest{fmt.Sprintf("The allocation pool %s-%s spans beyond the subnet cidr %s.", r.Start, r.End, pfx)}
+		}
+		if gw, err := netip.ParseAddr(gateway); err == nil && start.Compare(gw) <= 0 && end.Compare(gw) >= 0 {
+			return &ErrConflict{fmt.Sprintf("Gateway ip %s conflicts with allocation pool %s-%s.", gateway, r.Start, r.End)}
+		}
+	}
+	return nil
 }
 
 func (w *World) releaseIP(subnetID, ip string) {
@@ -296,9 +392,27 @@ func (w *World) createPort(p Port) (Port, error) {
 	if len(p.FixedIPs) == 0 && len(n.SubnetIDs) > 0 {
 		p.FixedIPs = []FixedIP{{SubnetID: n.SubnetIDs[0]}}
 	}
+	if p.SecurityGroups == nil && !strings.HasPrefix(p.DeviceOwner, "network:") && p.ProjectID != "" {
+		p.SecurityGroups = []string{w.ensureDefaultSG(p.ProjectID)}
+	}
+	for _, sg := range p.SecurityGroups {
+		if _, ok := w.secGroups.get(sg); !ok {
+			return Port{}, &ErrNotFound{"security_group", sg}
+		}
+	}
 	for i, fip := range p.FixedIPs {
 		if fip.SubnetID == "" {
 			return Port{}, &ErrBadRequest{"Invalid input for fixed_ips: a subnet_id is required"}
+		}
+		sub, ok := w.subnets.get(fip.SubnetID)
+		if !ok || sub.NetworkID != n.ID {
+			return Port{}, &ErrBadRequest{fmt.Sprintf("Invalid input for operation: Failed to create port on network %s, because fixed_ips included invalid subnet %s.", n.ID, fip.SubnetID)}
+		}
+		if fip.IPAddress != "" {
+			a, err := netip.ParseAddr(fip.IPAddress)
+			if err != nil || !netip.MustParsePrefix(sub.CIDR).Contains(a) {
+				return Port{}, &ErrBadRequest{fmt.Sprintf("Invalid input for operation: IP address %s is not a valid IP for the specified subnet.", fip.IPAddress)}
+			}
 		}
 		if fip.IPAddress == "" {
 			ip, err := w.allocateIP(fip.SubnetID)
@@ -321,7 +435,11 @@ func (w *World) createPort(p Port) (Port, error) {
 	}
 	p.CreatedAt, p.UpdatedAt = w.now().UTC(), w.now().UTC()
 	w.ports.put(p.ID, w.nextSeq(), &p)
-	w.createLogicalPort(&p, n)
+	// A router interface is the segment's gateway on its Tier-1 router in
+	// NSX's Policy API (VIO's NSX plugin), not a segment port.
+	if p.DeviceOwner != OwnerRouterInterface {
+		w.createLogicalPort(&p, n)
+	}
 	w.changed("port", p.ID)
 	return p, nil
 }
@@ -435,6 +553,9 @@ func (w *World) unindexDevice(p *Port) {
 func (w *World) DeletePort(id string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if p, ok := w.ports.get(id); ok && (p.DeviceOwner == OwnerRouterInterface || p.DeviceOwner == OwnerRouterGateway) {
+		return &ErrConflict{fmt.Sprintf("Port %s cannot be deleted directly via the port API: has device owner %s.", id, p.DeviceOwner)}
+	}
 	return w.deletePort(id)
 }
 
@@ -450,7 +571,7 @@ func (w *World) deletePort(id string) error {
 		w.unindexDevice(p)
 	}
 	for _, f := range w.floatingIPs.list(func(f *FloatingIP) bool { return f.PortID == id }) {
-		f.PortID, f.FixedIPAddress, f.Status = "", "", "DOWN"
+		f.PortID, f.FixedIPAddress, f.Status, f.RouterID = "", "", "DOWN", ""
 	}
 	w.deleteLogicalPort(id)
 	w.ports.del(id)
@@ -490,7 +611,7 @@ func (w *World) CreateFloatingIP(f FloatingIP) (FloatingIP, error) {
 
 func (w *World) associate(f *FloatingIP, portID, fixed string) error {
 	if portID == "" {
-		f.PortID, f.FixedIPAddress, f.Status = "", "", "DOWN"
+		f.PortID, f.FixedIPAddress, f.Status, f.RouterID = "", "", "DOWN", ""
 		return nil
 	}
 	p, ok := w.ports.get(portID)
@@ -500,7 +621,27 @@ func (w *World) associate(f *FloatingIP, portID, fixed string) error {
 	if fixed == "" && len(p.FixedIPs) > 0 {
 		fixed = p.FixedIPs[0].IPAddress
 	}
-	f.PortID, f.FixedIPAddress, f.Status = portID, fixed, "ACTIVE"
+	if fixed == "" {
+		return &ErrBadRequest{fmt.Sprintf("Bad floatingip request: Port %s does not have any IP addresses on it.", portID)}
+	}
+	found := false
+	for _, ip := range p.FixedIPs {
+		found = found || ip.IPAddress == fixed
+	}
+	if !found {
+		return &ErrBadRequest{fmt.Sprintf("Bad floatingip request: Port %s does not have fixed ip %s.", portID, fixed)}
+	}
+	for _, other := range w.floatingIPs.list(func(o *FloatingIP) bool {
+		return o.ID != f.ID && o.PortID == portID && o.FixedIPAddress == fixed && o.FloatingNetworkID == f.FloatingNetworkID
+	}) {
+		return &ErrConflict{fmt.Sprintf("Cannot associate floating IP %s (%s) with port %s using fixed IP %s, as that fixed IP already has a floating IP on external network %s.",
+			f.FloatingIPAddress, f.ID, portID, fixed, other.FloatingNetworkID)}
+	}
+	routerID, err := w.routerFor(p, f.FloatingNetworkID)
+	if err != nil {
+		return err
+	}
+	f.PortID, f.FixedIPAddress, f.Status, f.RouterID = portID, fixed, "ACTIVE", routerID
 	return nil
 }
 
@@ -554,44 +695,6 @@ func (w *World) DeleteFloatingIP(id string) error {
 	return nil
 }
 
-// CreateRouter adds a router.
-func (w *World) CreateRouter(r Router) Router {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if r.ID == "" {
-		r.ID = NewID()
-	}
-	r.Status, r.AdminStateUp = "ACTIVE", true
-	r.CreatedAt, r.UpdatedAt = w.now().UTC(), w.now().UTC()
-	w.routers.put(r.ID, w.nextSeq(), &r)
-	w.changed("router", r.ID)
-	return r
-}
-
-// Routers lists the routers keep selects.
-func (w *World) Routers(keep func(*Router) bool) []Router {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	list := w.routers.list(keep)
-	out := make([]Router, len(list))
-	for i, r := range list {
-		out[i] = *r
-		out[i].InterfaceSubnets = append([]string(nil), r.InterfaceSubnets...)
-	}
-	return out
-}
-
-// Router returns a router by id.
-func (w *World) Router(id string) (Router, error) {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	r, ok := w.routers.get(id)
-	if !ok {
-		return Router{}, &ErrNotFound{"router", id}
-	}
-	return *r, nil
-}
-
 // CreateSecurityGroup adds a security group with Neutron's two default
 // egress rules.
 func (w *World) CreateSecurityGroup(g SecurityGroup) SecurityGroup {
@@ -632,8 +735,12 @@ func (w *World) SecurityGroup(id string) (SecurityGroup, error) {
 func (w *World) DeleteSecurityGroup(id string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, ok := w.secGroups.get(id); !ok {
+	g, ok := w.secGroups.get(id)
+	if !ok {
 		return &ErrNotFound{"security_group", id}
+	}
+	if w.defaultSGs[g.ProjectID] == id {
+		return &ErrConflict{"Insufficient rights for removing default security group."}
 	}
 	for _, p := range w.ports.list(nil) {
 		for _, sg := range p.SecurityGroups {
@@ -663,6 +770,14 @@ func (w *World) CreateSecurityGroupRule(r SecurityGroupRule) (SecurityGroupRule,
 	}
 	if r.ProjectID == "" {
 		r.ProjectID = g.ProjectID
+	}
+	for _, other := range w.secGroupRules.list(func(o *SecurityGroupRule) bool { return o.SecurityGroupID == r.SecurityGroupID }) {
+		if sameRule(other, &r) {
+			return SecurityGroupRule{}, &ErrRuleExists{RuleID: other.ID}
+		}
+	}
+	if err := w.checkNetworkQuota(r.ProjectID, "security_group_rule"); err != nil {
+		return SecurityGroupRule{}, err
 	}
 	w.secGroupRules.put(r.ID, w.nextSeq(), &r)
 	w.changed("security-group-rule", r.ID)

@@ -174,7 +174,9 @@ func (w *World) Apply(s Seed) (*Seeded, error) {
 			}
 			router.InterfaceSubnets = append(router.InterfaceSubnets, sub.ID)
 		}
-		w.CreateRouter(router)
+		if _, err := w.CreateRouter(router); err != nil {
+			return nil, fmt.Errorf("router %s: %w", r.Name, err)
+		}
 	}
 	for _, sv := range s.Servers {
 		var nics []NIC

@@ -59,6 +59,9 @@ type World struct {
 	switchByNetwork map[string]string   // Neutron network id -> logical switch id
 	allocatedIPs    map[string]map[string]bool
 	nextHostIndex   map[string]int
+	defaultPools    map[string]bool           // subnet id -> pools are Neutron's default
+	defaultSGs      map[string]string         // project id -> its "default" security group
+	quotas          map[string]map[string]int // project id -> resource -> limit (-1 none)
 	closed          bool
 	changeListeners []func(kind, id string)
 	pending         map[int64]*pendingChange
@@ -101,6 +104,9 @@ func New(opts Options) *World {
 		switchByNetwork: map[string]string{},
 		allocatedIPs:    map[string]map[string]bool{},
 		nextHostIndex:   map[string]int{},
+		defaultPools:    map[string]bool{},
+		defaultSGs:      map[string]string{},
+		quotas:          map[string]map[string]int{},
 	}
 }
 

@@ -22,10 +22,13 @@ func Handler(world *model.World, base func() string) http.Handler {
 	mux.HandleFunc("GET /v2.0/networks", n.list("networks", n.networkViews))
 	mux.HandleFunc("GET /v2.0/networks/{id}", n.get("network", n.networkViews))
 	mux.HandleFunc("POST /v2.0/networks", n.createNetwork)
+	mux.HandleFunc("PUT /v2.0/networks/{id}", n.updateNetwork())
 	mux.HandleFunc("DELETE /v2.0/networks/{id}", n.del(world.DeleteNetwork))
 	mux.HandleFunc("GET /v2.0/subnets", n.list("subnets", n.subnetViews))
 	mux.HandleFunc("GET /v2.0/subnets/{id}", n.get("subnet", n.subnetViews))
 	mux.HandleFunc("POST /v2.0/subnets", n.createSubnet)
+	mux.HandleFunc("PUT /v2.0/subnets/{id}", n.updateSubnet())
+	mux.HandleFunc("DELETE /v2.0/subnets/{id}", n.del(world.DeleteSubnet))
 	mux.HandleFunc("GET /v2.0/ports", n.list("ports", n.portViews))
 	mux.HandleFunc("GET /v2.0/ports/{id}", n.get("port", n.portViews))
 	mux.HandleFunc("POST /v2.0/ports", n.createPort)
@@ -38,14 +41,33 @@ func Handler(world *model.World, base func() string) http.Handler {
 	mux.HandleFunc("DELETE /v2.0/floatingips/{id}", n.del(world.DeleteFloatingIP))
 	mux.HandleFunc("GET /v2.0/routers", n.list("routers", n.routerViews))
 	mux.HandleFunc("GET /v2.0/routers/{id}", n.get("router", n.routerViews))
+	mux.HandleFunc("POST /v2.0/routers", n.createRouter())
+	mux.HandleFunc("PUT /v2.0/routers/{id}", n.updateRouter())
+	mux.HandleFunc("DELETE /v2.0/routers/{id}", n.del(world.DeleteRouter))
+	mux.HandleFunc("PUT /v2.0/routers/{id}/add_router_interface", n.routerInterface(world.AddRouterInterface))
+	mux.HandleFunc("PUT /v2.0/routers/{id}/remove_router_interface", n.routerInterface(world.RemoveRouterInterface))
 	mux.HandleFunc("GET /v2.0/security-groups", n.list("security_groups", n.securityGroupViews))
 	mux.HandleFunc("GET /v2.0/security-groups/{id}", n.get("security_group", n.securityGroupViews))
 	mux.HandleFunc("POST /v2.0/security-groups", n.createSecurityGroup)
+	mux.HandleFunc("PUT /v2.0/security-groups/{id}", n.updateSecurityGroup())
 	mux.HandleFunc("DELETE /v2.0/security-groups/{id}", n.del(world.DeleteSecurityGroup))
 	mux.HandleFunc("GET /v2.0/security-group-rules", n.list("security_group_rules", n.ruleViews))
 	mux.HandleFunc("GET /v2.0/security-group-rules/{id}", n.get("security_group_rule", n.ruleViews))
 	mux.HandleFunc("POST /v2.0/security-group-rules", n.createRule)
 	mux.HandleFunc("DELETE /v2.0/security-group-rules/{id}", n.del(world.DeleteSecurityGroupRule))
+	for _, kind := range []string{model.TagNetworks, model.TagSubnets, model.TagPorts, model.TagRouters, model.TagSecurityGroups, model.TagFloatingIPs} {
+		n.tagRoutes(mux, kind)
+	}
+	mux.HandleFunc("GET /v2.0/quotas", n.listQuotas)
+	mux.HandleFunc("GET /v2.0/quotas/{project}", n.showQuota)
+	mux.HandleFunc("GET /v2.0/quotas/{project}/default", n.showQuota)
+	mux.HandleFunc("GET /v2.0/quotas/{project}/details", n.showQuota)
+	mux.HandleFunc("GET /v2.0/quotas/{project}/details.json", n.showQuota)
+	mux.HandleFunc("PUT /v2.0/quotas/{project}", n.updateQuota())
+	mux.HandleFunc("DELETE /v2.0/quotas/{project}", n.deleteQuota)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		api.ErrorStatus(w, api.Neutron, http.StatusNotFound, "The resource could not be found.")
+	})
 
 	outer := http.NewServeMux()
 	outer.HandleFunc("GET /{$}", n.versions)
@@ -130,8 +152,9 @@ func matches(v map[string]any, q map[string][]string) bool {
 			}
 			continue
 		}
-		if key == "tags" || key == "tags-any" {
-			if !matchTags(v, wants, key == "tags") {
+		if key == "tags" || key == "tags-any" || key == "not-tags" || key == "not-tags-any" {
+			hit := matchTags(v, wants, key == "tags" || key == "not-tags")
+			if hit == strings.HasPrefix(key, "not-") {
 				return false
 			}
 			continue
@@ -169,7 +192,8 @@ func matchFixedIPs(v map[string]any, wants []string) bool {
 
 func matchTags(v map[string]any, wants []string, all bool) bool {
 	tags := map[string]bool{}
-	for _, t := range v["tags"].([]string) {
+	list, _ := v["tags"].([]string)
+	for _, t := range list {
 		tags[t] = true
 	}
 	for _, want := range wants {
@@ -219,6 +243,8 @@ func title(key string) string {
 	return strings.Join(parts, " ")
 }
 
+func tagList(tags []string) []string { return append([]string{}, tags...) }
+
 func (n *neutron) del(fn func(id string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := fn(r.PathValue("id")); err != nil {
@@ -257,7 +283,7 @@ func (n *neutron) networkViews(r *http.Request, id string) []map[string]any {
 		tags := append([]string{}, net.Tags...)
 		out = append(out, std(net.ID, net.ProjectID, map[string]any{
 			"name": net.Name, "admin_state_up": net.AdminStateUp, "status": net.Status, "subnets": subnets,
-			"shared": net.Shared, "router:external": net.External, "mtu": net.MTU, "tags": tags,
+			"shared": net.Shared, "router:external": net.External, "mtu": net.MTU, "tags": tags, "description": net.Description,
 			"availability_zones": []string{"nova"}, "availability_zone_hints": []string{}, "port_security_enabled": true,
 			"provider:network_type": "geneve", "ipv4_address_scope": nil, "ipv6_address_scope": nil, "l2_adjacency": true,
 			"created_at": api.OpenStackTime(net.CreatedAt), "updated_at": api.OpenStackTime(net.UpdatedAt),
@@ -274,10 +300,15 @@ func (n *neutron) subnetViews(r *http.Request, id string) []map[string]any {
 			continue
 		}
 		dns := append([]string{}, s.DNSNameservers...)
+		pools := []any{}
+		for _, p := range s.AllocationPools {
+			pools = append(pools, map[string]any{"start": p.Start, "end": p.End})
+		}
 		out = append(out, std(s.ID, s.ProjectID, map[string]any{
-			"name": s.Name, "network_id": s.NetworkID, "cidr": s.CIDR, "ip_version": s.IPVersion, "gateway_ip": s.GatewayIP,
+			"name": s.Name, "network_id": s.NetworkID, "cidr": s.CIDR, "ip_version": s.IPVersion, "gateway_ip": nullable(s.GatewayIP),
 			"enable_dhcp": s.EnableDHCP, "dns_nameservers": dns, "host_routes": []any{}, "subnetpool_id": nil,
-			"allocation_pools": []any{}, "ipv6_address_mode": nil, "ipv6_ra_mode": nil, "service_types": []any{},
+			"allocation_pools": pools, "ipv6_address_mode": nil, "ipv6_ra_mode": nil, "service_types": []any{},
+			"tags": tagList(s.Tags), "description": s.Description, "dns_publish_fixed_ip": false,
 			"created_at": api.OpenStackTime(s.CreatedAt), "updated_at": api.OpenStackTime(s.UpdatedAt),
 		}))
 	}
@@ -337,7 +368,8 @@ func (n *neutron) floatingIPViews(r *http.Request, id string) []map[string]any {
 		out = append(out, std(f.ID, f.ProjectID, map[string]any{
 			"floating_network_id": f.FloatingNetworkID, "floating_ip_address": f.FloatingIPAddress,
 			"port_id": nullable(f.PortID), "fixed_ip_address": nullable(f.FixedIPAddress), "router_id": nullable(f.RouterID),
-			"status": f.Status, "description": f.Description,
+			"status": f.Status, "description": f.Description, "tags": tagList(f.Tags), "port_details": nil,
+			"port_forwardings": []any{}, "dns_domain": "", "dns_name": "", "qos_policy_id": nil,
 			"created_at": api.OpenStackTime(f.CreatedAt), "updated_at": api.OpenStackTime(f.UpdatedAt),
 		}))
 	}
@@ -359,10 +391,15 @@ func (n *neutron) routerViews(r *http.Request, id string) []map[string]any {
 		}
 		var gw any
 		if rt.GatewayNetworkID != "" {
-			gw = map[string]any{"network_id": rt.GatewayNetworkID, "enable_snat": rt.EnableSNAT, "external_fixed_ips": []any{}}
+			ips := []any{}
+			for _, f := range rt.ExternalFixedIPs {
+				ips = append(ips, map[string]any{"subnet_id": f.SubnetID, "ip_address": f.IPAddress})
+			}
+			gw = map[string]any{"network_id": rt.GatewayNetworkID, "enable_snat": rt.EnableSNAT, "external_fixed_ips": ips}
 		}
 		out = append(out, std(rt.ID, rt.ProjectID, map[string]any{
 			"name": rt.Name, "status": rt.Status, "admin_state_up": rt.AdminStateUp, "external_gateway_info": gw,
+			"tags": tagList(rt.Tags), "description": rt.Description, "flavor_id": nil, "availability_zone_hints": []string{},
 			"routes": []any{}, "distributed": false, "ha": false, "availability_zones": []string{"nova"},
 			"created_at": api.OpenStackTime(rt.CreatedAt), "updated_at": api.OpenStackTime(rt.UpdatedAt),
 		}))
@@ -387,6 +424,8 @@ func nullablePort(p int) any {
 }
 
 func (n *neutron) securityGroupViews(r *http.Request, id string) []map[string]any {
+	// Neutron makes a project's default group on its first use.
+	n.world.EnsureDefaultSecurityGroup(api.TokenOf(r.Context()).ProjectID)
 	var out []map[string]any
 	for _, g := range n.world.SecurityGroups(func(x *model.SecurityGroup) bool { return id == "" || x.ID == id }) {
 		if !visible(r, g.ProjectID) {
@@ -397,7 +436,8 @@ func (n *neutron) securityGroupViews(r *http.Request, id string) []map[string]an
 			rules = append(rules, ruleView(rule))
 		}
 		out = append(out, std(g.ID, g.ProjectID, map[string]any{
-			"name": g.Name, "description": g.Description, "security_group_rules": rules, "stateful": true,
+			"name": g.Name, "description": g.Description, "security_group_rules": rules, "stateful": true, "tags": tagList(g.Tags),
+			"shared":     false,
 			"created_at": api.OpenStackTime(g.CreatedAt), "updated_at": api.OpenStackTime(g.UpdatedAt),
 		}))
 	}
@@ -405,6 +445,7 @@ func (n *neutron) securityGroupViews(r *http.Request, id string) []map[string]an
 }
 
 func (n *neutron) ruleViews(r *http.Request, id string) []map[string]any {
+	n.world.EnsureDefaultSecurityGroup(api.TokenOf(r.Context()).ProjectID)
 	var out []map[string]any
 	for _, rule := range n.world.SecurityGroupRules(func(x *model.SecurityGroupRule) bool { return id == "" || x.ID == id }) {
 		if visible(r, rule.ProjectID) {
