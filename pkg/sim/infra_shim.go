@@ -13,10 +13,9 @@ import (
 )
 
 // What epks cluster create and delete need that viosim did not serve yet,
-// kept minimal and apart: Neutron router writes and interfaces and quota
-// details; Nova key pairs, server groups, limits and servers on
-// pre-made ports with their user data; a Glance image list. The viosim
-// branch brings these properly; this file goes when it lands.
+// kept minimal and apart: Nova key pairs, server groups, limits and
+// servers on pre-made ports with their user data; a Glance image list.
+// The viosim branch brings these properly; this file goes when it lands.
 
 // Glance is the image service's name in fault rules and URL.
 const Glance = "glance"
@@ -29,8 +28,6 @@ type infraShim struct {
 	groups   map[string]*shimGroup
 	userData map[string]string // server ID → base64 user data
 	premade  map[string][]string
-	// Limits are the project's quotas; missing is unlimited.
-	limits map[string]int
 }
 
 type shimImage struct{ ID, Name string }
@@ -42,7 +39,7 @@ type shimGroup struct {
 
 func newInfraShim() *infraShim {
 	return &infraShim{images: map[string]shimImage{}, keypairs: map[string]string{}, groups: map[string]*shimGroup{},
-		userData: map[string]string{}, premade: map[string][]string{}, limits: map[string]int{}}
+		userData: map[string]string{}, premade: map[string][]string{}}
 }
 
 // AddImage adds an active Glance image and returns its ID.
@@ -59,15 +56,6 @@ func (s *Server) AddKeyPair(name, publicKey string) {
 	s.shim.mu.Lock()
 	defer s.shim.mu.Unlock()
 	s.shim.keypairs[name] = publicKey
-}
-
-// SetQuota sets a limit of the project: instances, cores, ram, networks,
-// subnets, routers, ports, floatingips, security_groups,
-// security_group_rules, server_groups. A negative limit is unlimited.
-func (s *Server) SetQuota(resource string, limit int) {
-	s.shim.mu.Lock()
-	defer s.shim.mu.Unlock()
-	s.shim.limits[resource] = limit
 }
 
 // UserData returns the user data (base64, as Nova takes it) a server was
@@ -87,25 +75,6 @@ func (s *Server) ServerGroups() map[string][]string {
 		out[g.Name] = append([]string(nil), g.Members...)
 	}
 	return out
-}
-
-func (sh *infraShim) limit(resource string) int {
-	if l, ok := sh.limits[resource]; ok && l >= 0 {
-		return l
-	}
-	return -1
-}
-
-func (s *Server) neutronShim(next http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v2.0/routers", s.shimCreateRouter)
-	mux.HandleFunc("PUT /v2.0/routers/{id}", s.shimUpdateRouter)
-	mux.HandleFunc("DELETE /v2.0/routers/{id}", s.shimDeleteRouter)
-	mux.HandleFunc("PUT /v2.0/routers/{id}/add_router_interface", s.shimRouterInterface(true))
-	mux.HandleFunc("PUT /v2.0/routers/{id}/remove_router_interface", s.shimRouterInterface(false))
-	mux.HandleFunc("GET /v2.0/quotas/{project}/details.json", s.shimNeutronQuota)
-	mux.Handle("/", next)
-	return shimAuth(s.World, api.Neutron, mux, next)
 }
 
 func (s *Server) novaShim(next http.Handler) http.Handler {
@@ -133,125 +102,6 @@ func shimAuth(world *model.World, d api.Dialect, mux *http.ServeMux, next http.H
 		}
 		authed.ServeHTTP(w, r)
 	})
-}
-
-func (s *Server) routerView(rt model.Router) map[string]any {
-	var gw any
-	if rt.GatewayNetworkID != "" {
-		gw = map[string]any{"network_id": rt.GatewayNetworkID, "enable_snat": rt.EnableSNAT, "external_fixed_ips": []any{}}
-	}
-	return map[string]any{"id": rt.ID, "name": rt.Name, "tenant_id": rt.ProjectID, "project_id": rt.ProjectID,
-		"status": rt.Status, "admin_state_up": rt.AdminStateUp, "external_gateway_info": gw, "routes": []any{}}
-}
-
-type gatewayBody struct {
-	NetworkID  string `json:"network_id"`
-	EnableSNAT *bool  `json:"enable_snat"`
-}
-
-func (s *Server) shimCreateRouter(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Router struct {
-			Name    string       `json:"name"`
-			Gateway *gatewayBody `json:"external_gateway_info"`
-		} `json:"router"`
-	}
-	if err := api.ReadJSON(r, &req); err != nil {
-		api.ErrorStatus(w, api.Neutron, http.StatusBadRequest, err.Error())
-		return
-	}
-	rt := s.World.CreateRouter(model.Router{Name: req.Router.Name, ProjectID: api.TokenOf(r.Context()).ProjectID})
-	if g := req.Router.Gateway; g != nil {
-		snat := g.EnableSNAT == nil || *g.EnableSNAT // Neutron's default
-		var err error
-		if rt, err = s.World.UpdateRouter(rt.ID, model.RouterUpdate{GatewayNetworkID: &g.NetworkID, EnableSNAT: &snat}); err != nil {
-			_ = s.World.DeleteRouter(rt.ID)
-			api.Error(w, api.Neutron, err)
-			return
-		}
-	}
-	api.WriteJSON(w, http.StatusCreated, map[string]any{"router": s.routerView(rt)})
-}
-
-func (s *Server) shimUpdateRouter(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Router struct {
-			Name    *string      `json:"name"`
-			Gateway *gatewayBody `json:"external_gateway_info"`
-		} `json:"router"`
-	}
-	if err := api.ReadJSON(r, &req); err != nil {
-		api.ErrorStatus(w, api.Neutron, http.StatusBadRequest, err.Error())
-		return
-	}
-	u := model.RouterUpdate{Name: req.Router.Name}
-	if g := req.Router.Gateway; g != nil {
-		snat := g.EnableSNAT == nil || *g.EnableSNAT
-		u.GatewayNetworkID, u.EnableSNAT = &g.NetworkID, &snat
-	}
-	rt, err := s.World.UpdateRouter(r.PathValue("id"), u)
-	if err != nil {
-		api.Error(w, api.Neutron, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"router": s.routerView(rt)})
-}
-
-func (s *Server) shimDeleteRouter(w http.ResponseWriter, r *http.Request) {
-	if err := s.World.DeleteRouter(r.PathValue("id")); err != nil {
-		api.Error(w, api.Neutron, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) shimRouterInterface(add bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			SubnetID string `json:"subnet_id"`
-		}
-		if err := api.ReadJSON(r, &req); err != nil || req.SubnetID == "" {
-			api.ErrorStatus(w, api.Neutron, http.StatusBadRequest, "Bad router request: a subnet_id is required")
-			return
-		}
-		id := r.PathValue("id")
-		var p model.Port
-		var err error
-		if add {
-			p, err = s.World.AddRouterInterface(id, req.SubnetID)
-		} else {
-			p, err = s.World.RemoveRouterInterface(id, req.SubnetID)
-		}
-		if err != nil {
-			api.Error(w, api.Neutron, err)
-			return
-		}
-		api.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "subnet_id": req.SubnetID, "subnet_ids": []string{req.SubnetID},
-			"port_id": p.ID, "network_id": p.NetworkID, "tenant_id": p.ProjectID, "project_id": p.ProjectID})
-	}
-}
-
-func (s *Server) shimNeutronQuota(w http.ResponseWriter, r *http.Request) {
-	project := r.PathValue("project")
-	mine := func(p string) bool { return p == project }
-	used := map[string]int{
-		"network":             len(s.World.Networks(func(n *model.Network) bool { return mine(n.ProjectID) })),
-		"subnet":              len(s.World.Subnets(func(n *model.Subnet) bool { return mine(n.ProjectID) })),
-		"router":              len(s.World.Routers(func(n *model.Router) bool { return mine(n.ProjectID) })),
-		"port":                len(s.World.Ports(func(n *model.Port) bool { return mine(n.ProjectID) })),
-		"floatingip":          len(s.World.FloatingIPs(func(n *model.FloatingIP) bool { return mine(n.ProjectID) })),
-		"security_group":      len(s.World.SecurityGroups(func(n *model.SecurityGroup) bool { return mine(n.ProjectID) })),
-		"security_group_rule": len(s.World.SecurityGroupRules(func(n *model.SecurityGroupRule) bool { return mine(n.ProjectID) })),
-	}
-	s.shim.mu.Lock()
-	defer s.shim.mu.Unlock()
-	out := map[string]any{}
-	for k, u := range used {
-		plural := map[string]string{"network": "networks", "subnet": "subnets", "router": "routers", "port": "ports",
-			"floatingip": "floatingips", "security_group": "security_groups", "security_group_rule": "security_group_rules"}[k]
-		out[k] = map[string]any{"used": u, "reserved": 0, "limit": s.shim.limit(plural)}
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"quota": out})
 }
 
 func (s *Server) novaError(w http.ResponseWriter, status int, msg string) {
@@ -484,6 +334,7 @@ func (s *Server) shimLimits(w http.ResponseWriter, r *http.Request) {
 			ram += f.RAM
 		}
 	}
+	q := s.World.Quotas(project, "compute")
 	s.shim.mu.Lock()
 	defer s.shim.mu.Unlock()
 	groups := 0
@@ -493,10 +344,10 @@ func (s *Server) shimLimits(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": map[string]any{
-		"maxTotalInstances": s.shim.limit("instances"), "totalInstancesUsed": len(servers),
-		"maxTotalCores": s.shim.limit("cores"), "totalCoresUsed": cores,
-		"maxTotalRAMSize": s.shim.limit("ram"), "totalRAMUsed": ram,
-		"maxServerGroups": s.shim.limit("server_groups"), "totalServerGroupsUsed": groups,
+		"maxTotalInstances": q["instances"], "totalInstancesUsed": len(servers),
+		"maxTotalCores": q["cores"], "totalCoresUsed": cores,
+		"maxTotalRAMSize": q["ram"], "totalRAMUsed": ram,
+		"maxServerGroups": q["server_groups"], "totalServerGroupsUsed": groups,
 		"maxTotalKeypairs": -1, "maxServerGroupMembers": -1, "maxSecurityGroups": -1, "maxTotalFloatingIps": -1,
 	}}})
 }

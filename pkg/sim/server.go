@@ -186,7 +186,7 @@ func (s *Server) openStackHandler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mount(mux, "/compute/v2.1", Nova, api.NovaCinder, s.novaShim(nova.Handler(s.World, func() string { return s.osURL + "/compute/v2.1" })))
-	mount(mux, "/network", Neutron, api.Neutron, s.neutronShim(neutron.Handler(s.World, func() string { return s.osURL + "/network" })))
+	mount(mux, "/network", Neutron, api.Neutron, neutron.Handler(s.World, func() string { return s.osURL + "/network" }))
 	mount(mux, "/image", Glance, api.NovaCinder, s.glanceHandler())
 	mount(mux, "/volume", Cinder, api.NovaCinder, cinder.Handler(s.World, func() string { return s.osURL + "/volume" }))
 	mount(mux, "/load-balancer", Octavia, api.Octavia, octavia.Handler(s.World, func() string { return s.osURL + "/load-balancer" }))

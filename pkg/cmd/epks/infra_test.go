@@ -40,6 +40,9 @@ func emptyCloud(t *testing.T) *sim.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
+	// Neutron makes a project's default security group on its first
+	// request; the "before" of every test has it.
+	s.World.EnsureDefaultSecurityGroup(s.Seeded.Project.ID)
 	s.AddImage("ubuntu_dual_nic")
 	s.AddKeyPair("test", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEpks test")
 	return s
@@ -452,8 +455,12 @@ func waitVolume(t *testing.T, s *sim.Server, id string) {
 
 func TestClusterPreflightReportsEveryProblem(t *testing.T) {
 	s := emptyCloud(t)
-	s.SetQuota("instances", 2)
-	s.SetQuota("floatingips", 1)
+	if _, err := s.World.SetQuotas(s.Seeded.Project.ID, "compute", map[string]int{"instances": 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.World.SetQuotas(s.Seeded.Project.ID, "network", map[string]int{"floatingip": 1}); err != nil {
+		t.Fatal(err)
+	}
 	path := seedParamsFor(t, s, map[string]any{"image": "no-such-image", "key_name": "nobody", "flavor": "m9.huge"})
 	code, out, errOut := run(t, "cluster", "create", "-p", path)
 	if code != ExitBadInput {
