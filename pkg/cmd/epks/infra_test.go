@@ -418,9 +418,19 @@ func TestClusterDeleteLeavesTheCloudAsItWas(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitVolume(t, s, vol.ID)
-	if _, err := s.World.CreateSnapshot(model.Snapshot{Name: "snapshot-1", VolumeID: vol.ID, ProjectID: s.Seeded.Project.ID,
-		Metadata: map[string]string{"cinder.csi.openstack.org/cluster": "k8scluster"}}, false); err != nil {
+	snap, err := s.World.CreateSnapshot(model.Snapshot{Name: "snapshot-1", VolumeID: vol.ID, ProjectID: s.Seeded.Project.ID,
+		Metadata: map[string]string{"cinder.csi.openstack.org/cluster": "k8scluster"}}, false)
+	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if sn, err := s.World.Snapshot(snap.ID); err == nil && sn.Status == "available" {
+			break
+		}
+		if i == 200 {
+			t.Fatal("the snapshot never became available")
+		}
+		sleep()
 	}
 
 	// Without --delete-volumes the volume and snapshot stay, and are listed.

@@ -6,6 +6,7 @@ package volume
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
@@ -58,9 +59,11 @@ func Find(ctx context.Context, s *scope.Scope) (Found, error) {
 }
 
 // DeleteAll deletes the snapshots, waits for them to go, then deletes the
-// volumes and waits for them.
+// volumes and waits for them. It waits only for what it asked to delete,
+// and gives up on one that Cinder puts in an error state.
 func DeleteAll(ctx context.Context, s *scope.Scope, f Found) error {
 	var problems scope.Problems
+	asked := map[string]string{}
 	for _, sn := range f.Snapshots {
 		if !s.DryRun {
 			if err := snapshots.Delete(ctx, s.BlockStorage, sn.ID).ExtractErr(); err != nil && !scope.NotFound(err) {
@@ -68,14 +71,20 @@ func DeleteAll(ctx context.Context, s *scope.Scope, f Found) error {
 				continue
 			}
 		}
+		asked[sn.ID] = sn.Name
 		s.Record(scope.Action{Kind: "snapshot", Name: sn.Name, Verb: scope.Delete, ID: sn.ID})
 	}
-	if !s.DryRun && len(f.Snapshots) > 0 {
-		problems.Add(waitGone(ctx, s, func(ctx context.Context) (int, error) {
+	if !s.DryRun {
+		problems.Add(waitGone(ctx, s, "snapshot", asked, func(ctx context.Context) (map[string]string, error) {
 			left, err := Find(ctx, s)
-			return len(left.Snapshots), err
-		}, "snapshots"))
+			out := map[string]string{}
+			for _, sn := range left.Snapshots {
+				out[sn.ID] = sn.Status
+			}
+			return out, err
+		}))
 	}
+	asked = map[string]string{}
 	for _, v := range f.Volumes {
 		if !s.DryRun {
 			err := volumes.Delete(ctx, s.BlockStorage, v.ID, volumes.DeleteOpts{Cascade: true}).ExtractErr()
@@ -84,29 +93,48 @@ func DeleteAll(ctx context.Context, s *scope.Scope, f Found) error {
 				continue
 			}
 		}
+		asked[v.ID] = v.Name
 		s.Record(scope.Action{Kind: "volume", Name: v.Name, Verb: scope.Delete, ID: v.ID})
 	}
-	if !s.DryRun && len(f.Volumes) > 0 {
-		problems.Add(waitGone(ctx, s, func(ctx context.Context) (int, error) {
+	if !s.DryRun {
+		problems.Add(waitGone(ctx, s, "volume", asked, func(ctx context.Context) (map[string]string, error) {
 			left, err := Find(ctx, s)
-			return len(left.Volumes), err
-		}, "volumes"))
+			out := map[string]string{}
+			for _, v := range left.Volumes {
+				out[v.ID] = v.Status
+			}
+			return out, err
+		}))
 	}
 	return problems.Err()
 }
 
-func waitGone(ctx context.Context, s *scope.Scope, count func(context.Context) (int, error), what string) error {
+// waitGone waits until none of pending (ID → name) is listed; list
+// returns what is left with its status.
+func waitGone(ctx context.Context, s *scope.Scope, kind string, pending map[string]string, list func(context.Context) (map[string]string, error)) error {
+	var problems scope.Problems
 	w := s.Waiter()
-	for {
-		n, err := count(ctx)
+	for len(pending) > 0 {
+		left, err := list(ctx)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return nil
+		for id, name := range pending {
+			status, ok := left[id]
+			switch {
+			case !ok:
+				delete(pending, id)
+			case strings.HasPrefix(status, "error"):
+				problems.Add(fmt.Errorf("%s %s (%s) is %s: Cinder could not delete it", kind, name, id, status))
+				delete(pending, id)
+			}
+		}
+		if len(pending) == 0 {
+			break
 		}
 		if err := w.Sleep(ctx); err != nil {
-			return fmt.Errorf("waiting for %d %s to be deleted: %w", n, what, err)
+			return fmt.Errorf("waiting for %d %ss to be deleted: %w", len(pending), kind, err)
 		}
 	}
+	return problems.Err()
 }
