@@ -11,8 +11,9 @@ fi
 log "✓ $(go version)"
 # Debian packages of the tests that validate the node configuration (pkg/cloudinit) and import
 # the images (integration): cloud-init's schema, netplan with Open vSwitch, ifupdown's ifquery,
-# the shell script linter, openssl, containerd with ctr, and the CA bundle the images carry.
-want=(cloud-init netplan.io openvswitch-switch ifupdown shellcheck openssl containerd ca-certificates)
+# the shell script linter, openssl, containerd with ctr, the CA bundle the images carry, and the
+# official OpenStack CLI that drives viosim in pkg/sim's tests.
+want=(cloud-init netplan.io openvswitch-switch ifupdown shellcheck openssl containerd ca-certificates python3-openstackclient python3-octaviaclient)
 need=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

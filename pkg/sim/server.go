@@ -25,6 +25,7 @@ import (
 	"github.com/epks/epks/pkg/sim/api"
 	"github.com/epks/epks/pkg/sim/cinder"
 	"github.com/epks/epks/pkg/sim/fault"
+	"github.com/epks/epks/pkg/sim/glance"
 	"github.com/epks/epks/pkg/sim/keystone"
 	"github.com/epks/epks/pkg/sim/model"
 	"github.com/epks/epks/pkg/sim/neutron"
@@ -40,6 +41,7 @@ const (
 	Neutron  = "neutron"
 	Cinder   = "cinder"
 	Octavia  = "octavia"
+	Glance   = "glance"
 	NSX      = "nsx"
 	Control  = "control"
 )
@@ -182,7 +184,16 @@ func (s *Server) serve(ln net.Listener, h http.Handler, clientCerts bool) {
 func (s *Server) openStackHandler() http.Handler {
 	osURL := func() string { return s.osURL }
 	mount := func(mux *http.ServeMux, prefix, service string, d api.Dialect, h http.Handler) {
-		mux.Handle(prefix+"/", http.StripPrefix(prefix, s.count(service, s.Faults.Wrap(service, d, h))))
+		inner := s.count(service, s.Faults.Wrap(service, d, h))
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, inner))
+		// The catalog's URL itself (no slash) is the version document, as the
+		// services answer it: clients such as keystoneauth do not follow
+		// ServeMux's relative redirect to the slashed path.
+		mux.Handle(prefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.URL.RawPath = "/", ""
+			inner.ServeHTTP(w, r2)
+		}))
 	}
 	mux := http.NewServeMux()
 	mount(mux, "/compute/v2.1", Nova, api.NovaCinder, s.novaShim(nova.Handler(s.World, func() string { return s.osURL + "/compute/v2.1" })))
@@ -190,6 +201,7 @@ func (s *Server) openStackHandler() http.Handler {
 	mount(mux, "/image", Glance, api.NovaCinder, s.glanceHandler())
 	mount(mux, "/volume", Cinder, api.NovaCinder, cinder.Handler(s.World, func() string { return s.osURL + "/volume" }))
 	mount(mux, "/load-balancer", Octavia, api.Octavia, octavia.Handler(s.World, func() string { return s.osURL + "/load-balancer" }))
+	mount(mux, "/image", Glance, api.NovaCinder, glance.Handler(s.World, func() string { return s.osURL + "/image" }))
 	mux.Handle("/control/", s.controlHandler())
 	ks := keystone.Handler(s.World, keystone.Config{
 		BaseURL: osURL(),
@@ -233,6 +245,8 @@ func (s *Server) URL(service string) string {
 		return s.osURL + "/volume/v3/" + s.Seeded.Project.ID
 	case Octavia:
 		return s.osURL + "/load-balancer"
+	case Glance:
+		return s.osURL + "/image"
 	case NSX:
 		return s.nsxURL
 	case Control:

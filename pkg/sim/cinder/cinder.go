@@ -36,6 +36,8 @@ func Handler(world *model.World, base func() string) http.Handler {
 	mux.HandleFunc("DELETE /v3/{project}/snapshots/{id}", c.deleteSnapshot)
 	mux.HandleFunc("GET /v3/{project}/types", c.types)
 	mux.HandleFunc("GET /v3/{project}/os-availability-zone", c.zones)
+	mux.HandleFunc("GET /v3/{project}/os-quota-sets/{target}", c.quotaSet)
+	mux.HandleFunc("GET /v3/{project}/os-quota-sets/{target}/defaults", c.quotaSet)
 	// The world holds no backups; the cinder CSI plugin asks whether a
 	// restore's source is one before it looks for a snapshot.
 	mux.HandleFunc("GET /v3/{project}/backups", c.listBackups)
@@ -403,4 +405,30 @@ func (c *cinder) listBackups(w http.ResponseWriter, _ *http.Request) {
 
 func (c *cinder) getBackup(w http.ResponseWriter, r *http.Request) {
 	api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Backup %s could not be found.", r.PathValue("id")))
+}
+
+// quotaSet answers a project's Cinder quotas (with their usage when
+// usage=True), Cinder's defaults where none was set.
+func (c *cinder) quotaSet(w http.ResponseWriter, r *http.Request) {
+	target := r.PathValue("target")
+	limits := c.world.Quotas(target, "volume")
+	if strings.HasSuffix(r.URL.Path, "/defaults") {
+		limits = model.QuotaDefaults("volume")
+	}
+	used := map[string]int{}
+	for _, v := range c.world.Volumes(func(v *model.Volume) bool { return v.ProjectID == target }) {
+		used["volumes"]++
+		used["gigabytes"] += v.Size
+	}
+	used["snapshots"] = len(c.world.Snapshots(func(s *model.Snapshot) bool { return s.ProjectID == target }))
+	set := map[string]any{"id": target}
+	usage := strings.EqualFold(r.URL.Query().Get("usage"), "true")
+	for k, v := range limits {
+		if usage {
+			set[k] = map[string]any{"limit": v, "in_use": used[k], "reserved": 0, "allocated": 0}
+		} else {
+			set[k] = v
+		}
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"quota_set": set})
 }

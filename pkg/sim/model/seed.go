@@ -15,6 +15,7 @@ type Seed struct {
 	Project  SeedProject   `json:"project"`
 	Users    []SeedUser    `json:"users"`
 	Flavors  []SeedFlavor  `json:"flavors,omitempty"`
+	Images   []SeedImage   `json:"images,omitempty"`
 	Networks []SeedNetwork `json:"networks"`
 	Routers  []SeedRouter  `json:"routers,omitempty"`
 	Servers  []SeedServer  `json:"servers,omitempty"`
@@ -50,6 +51,12 @@ type SeedFlavor struct {
 	VCPUs int    `json:"vcpus"`
 	RAM   int    `json:"ram"`
 	Disk  int    `json:"disk"`
+}
+
+// SeedImage is a public, active Glance image.
+type SeedImage struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"`
 }
 
 // SeedNetwork is a network with one subnet.
@@ -93,6 +100,8 @@ func ClusterSeed(cluster string, controlPlanes, workers int) Seed {
 		Project: SeedProject{Name: "demo"},
 		Users:   []SeedUser{{Name: "admin", Password: "viosim-password", ApplicationCredentials: []SeedAppCredential{{ID: "viosim-app-cred", Secret: "viosim-app-secret"}}}},
 		Flavors: []SeedFlavor{{ID: "3", Name: "m1.medium", VCPUs: 2, RAM: 4096, Disk: 40}},
+		// The seed's parameters file names this image.
+		Images: []SeedImage{{Name: "ubuntu_dual_nic"}},
 		Networks: []SeedNetwork{
 			{Name: cluster + "-mgmt", CIDR: "10.10.0.0/16"},
 			{Name: cluster + "-pod", CIDR: "172.30.0.0/16"},
@@ -148,6 +157,9 @@ func (w *World) Apply(s Seed) (*Seeded, error) {
 	for _, f := range s.Flavors {
 		fl := w.CreateFlavor(Flavor{ID: f.ID, Name: f.Name, VCPUs: f.VCPUs, RAM: f.RAM, Disk: f.Disk})
 		flavors[f.Name] = fl.ID
+	}
+	for _, img := range s.Images {
+		w.CreateImage(Image{ID: img.ID, Name: img.Name, ProjectID: out.Project.ID, Size: 2361393152, MinDisk: 0})
 	}
 	for _, n := range s.Networks {
 		net := w.CreateNetwork(Network{ID: n.ID, Name: n.Name, ProjectID: out.Project.ID, External: n.External})

@@ -13,6 +13,9 @@ type Flavor struct {
 	VCPUs int
 	RAM   int // MiB
 	Disk  int // GiB
+	// ExtraSpecs are the flavor's extra specs (Nova shows them from
+	// microversion 2.61).
+	ExtraSpecs map[string]string
 }
 
 // Server is a Nova server.
@@ -29,8 +32,18 @@ type Server struct {
 	HostID           string
 	Metadata         map[string]string
 	Attachments      []VolumeAttachment
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// ConfigDrive and UserData (base64, as the API takes it) are what
+	// the server boots with.
+	ConfigDrive bool
+	UserData    string
+	Tags        []string
+	// ServerGroupID is the group the server was scheduled in.
+	ServerGroupID string
+	// ownPorts are the ports Nova made for it (deleted with it); ports
+	// passed in are only unbound.
+	ownPorts  []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // VolumeAttachment is a volume attached to a server.
@@ -45,6 +58,8 @@ type VolumeAttachment struct {
 type NIC struct {
 	NetworkID string
 	FixedIP   string
+	// PortID binds an existing port instead (networks[].port).
+	PortID string
 }
 
 // CreateFlavor adds a flavor.
@@ -95,11 +110,32 @@ func (w *World) CreateServer(s Server, nics []NIC) (Server, error) {
 	if s.Metadata == nil {
 		s.Metadata = map[string]string{}
 	}
-	s.Status = "ACTIVE"
+	if s.Status == "" {
+		s.Status = "ACTIVE"
+	}
 	s.HostID = NewHexID()[:24]
 	s.CreatedAt, s.UpdatedAt = w.now().UTC(), w.now().UTC()
+	for _, nic := range nics {
+		if nic.PortID == "" {
+			continue
+		}
+		p, ok := w.ports.get(nic.PortID)
+		if !ok {
+			return Server{}, &ErrBadRequest{fmt.Sprintf("Port %s could not be found.", nic.PortID)}
+		}
+		if p.DeviceID != "" {
+			return Server{}, &ErrConflict{fmt.Sprintf("Port %s is still in use.", nic.PortID)}
+		}
+	}
 	var made []string
 	for _, nic := range nics {
+		if nic.PortID != "" {
+			p, _ := w.ports.get(nic.PortID)
+			p.DeviceID, p.DeviceOwner, p.Status, p.UpdatedAt = s.ID, "compute:"+s.AvailabilityZone, "ACTIVE", w.now().UTC()
+			w.portsByDevice[s.ID] = append(w.portsByDevice[s.ID], p.ID)
+			w.changed("port", p.ID)
+			continue
+		}
 		port := Port{NetworkID: nic.NetworkID, DeviceID: s.ID, DeviceOwner: "compute:" + s.AvailabilityZone, ProjectID: s.ProjectID}
 		if nic.FixedIP != "" {
 			n, ok := w.networks.get(nic.NetworkID)
@@ -117,6 +153,26 @@ func (w *World) CreateServer(s Server, nics []NIC) (Server, error) {
 		}
 		made = append(made, p.ID)
 	}
+	s.ownPorts = made
+	if s.ServerGroupID != "" {
+		if g, ok := w.serverGroups.get(s.ServerGroupID); ok {
+			// Every server has a host of its own (anti-affinity holds),
+			// but those of an affinity group share their first's.
+			if first, ok := w.servers.get(firstOf(g.Members)); ok && (g.Policy == "affinity" || g.Policy == "soft-affinity") {
+				s.HostID = first.HostID
+			}
+			g.Members = append(g.Members, s.ID)
+		}
+	}
+	if s.Status == "BUILD" {
+		id := s.ID
+		w.later(func() {
+			if sv, ok := w.servers.get(id); ok && sv.Status == "BUILD" {
+				sv.Status, sv.UpdatedAt = "ACTIVE", w.now().UTC()
+				w.changed("server", id)
+			}
+		})
+	}
 	w.servers.put(s.ID, w.nextSeq(), &s)
 	w.changed("server", s.ID)
 	return cloneServer(&s), nil
@@ -129,6 +185,8 @@ func cloneServer(s *Server) Server {
 		c.Metadata[k] = v
 	}
 	c.Attachments = append([]VolumeAttachment(nil), s.Attachments...)
+	c.Tags = append([]string(nil), s.Tags...)
+	c.ownPorts = nil
 	return c
 }
 
@@ -168,8 +226,28 @@ func (w *World) DeleteServer(id string) error {
 			w.detachVolume(v, id)
 		}
 	}
+	own := map[string]bool{}
+	for _, pid := range s.ownPorts {
+		own[pid] = true
+	}
 	for _, pid := range append([]string(nil), w.portsByDevice[id]...) {
-		_ = w.deletePort(pid)
+		if own[pid] {
+			_ = w.deletePort(pid)
+			continue
+		}
+		if p, ok := w.ports.get(pid); ok {
+			w.unindexDevice(p)
+			p.DeviceID, p.DeviceOwner, p.Status, p.UpdatedAt = "", "", "DOWN", w.now().UTC()
+			w.changed("port", pid)
+		}
+	}
+	for _, g := range w.serverGroups.list(nil) {
+		for i, m := range g.Members {
+			if m == id {
+				g.Members = append(g.Members[:i:i], g.Members[i+1:]...)
+				break
+			}
+		}
 	}
 	w.servers.del(id)
 	w.changed("server", id)
@@ -213,4 +291,30 @@ func (w *World) ServerAddresses(id string) []Address {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Network < out[j].Network })
 	return out
+}
+
+func firstOf(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
+}
+
+// UpdateServer changes a server with fn (its metadata, tags, name).
+func (w *World) UpdateServer(id string, fn func(s *Server) error) (Server, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, ok := w.servers.get(id)
+	if !ok {
+		return Server{}, &ErrNotFound{"server", id}
+	}
+	c := cloneServer(s)
+	c.ownPorts = s.ownPorts
+	if err := fn(&c); err != nil {
+		return Server{}, err
+	}
+	c.UpdatedAt = w.now().UTC()
+	*s = c
+	w.changed("server", id)
+	return cloneServer(s), nil
 }

@@ -42,6 +42,9 @@ type World struct {
 	secGroups     store[SecurityGroup]
 	secGroupRules store[SecurityGroupRule]
 	servers       store[Server]
+	images        store[Image]
+	keyPairs      store[KeyPair] // by user id + "/" + name
+	serverGroups  store[ServerGroup]
 	volumes       store[Volume]
 	snapshots     store[Snapshot]
 	loadBalancers store[LoadBalancer]

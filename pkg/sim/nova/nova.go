@@ -4,6 +4,7 @@
 package nova
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -37,6 +38,11 @@ func Handler(world *model.World, base func() string) http.Handler {
 	mux.HandleFunc("GET /flavors/detail", n.listFlavors(true))
 	mux.HandleFunc("GET /flavors/{id}", n.getFlavor)
 	mux.HandleFunc("GET /os-availability-zone", n.zones)
+	mux.HandleFunc("GET /os-availability-zone/detail", n.zones)
+	n.computeRoutes(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, "The resource could not be found.")
+	})
 	outer := http.NewServeMux()
 	outer.HandleFunc("GET /{$}", n.version) // version discovery needs no token
 	outer.Handle("/", api.TokenAuth(world, api.NovaCinder, mux))
@@ -68,8 +74,38 @@ func microversion(r *http.Request) int {
 	return 1
 }
 
+// requestedVersion is the microversion a request asks for ("" for none).
+func requestedVersion(r *http.Request) string {
+	v := r.Header.Get("X-OpenStack-Nova-API-Version")
+	if s := r.Header.Get("OpenStack-API-Version"); v == "" && strings.HasPrefix(s, "compute ") {
+		v = strings.TrimPrefix(s, "compute ")
+	}
+	return strings.TrimSpace(v)
+}
+
+// inRange reports whether a microversion ("2.N") is one Nova serves.
+func inRange(v string) bool {
+	if v == "" || v == "latest" {
+		return true
+	}
+	major, minor, ok := strings.Cut(v, ".")
+	n, err := strconv.Atoi(minor)
+	_, max, _ := strings.Cut(MaxMicroversion, ".")
+	m, _ := strconv.Atoi(max)
+	return ok && major == "2" && err == nil && n >= 1 && n <= m
+}
+
 func withMicroversion(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := requestedVersion(r); !inRange(v) {
+			if _, _, ok := strings.Cut(v, "."); !ok {
+				api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, fmt.Sprintf("Invalid format for API version: %s.", v))
+				return
+			}
+			api.ErrorStatus(w, api.NovaCinder, http.StatusNotAcceptable,
+				fmt.Sprintf("Version %s is not supported by the API. Minimum is 2.1 and maximum is %s.", v, MaxMicroversion))
+			return
+		}
 		v := fmt.Sprintf("2.%d", microversion(r))
 		w.Header().Set("X-OpenStack-Nova-API-Version", v)
 		w.Header().Set("OpenStack-API-Version", "compute "+v)
@@ -111,7 +147,7 @@ func (n *nova) serverView(r *http.Request, s model.Server, detail bool) map[stri
 	if microversion(r) >= 47 {
 		f, _ := n.world.Flavor(s.FlavorID)
 		flavor = map[string]any{"original_name": f.Name, "vcpus": f.VCPUs, "ram": f.RAM, "disk": f.Disk,
-			"ephemeral": 0, "swap": 0, "extra_specs": map[string]any{}}
+			"ephemeral": 0, "swap": 0, "extra_specs": specs(f)}
 	}
 	image := any("")
 	if s.ImageID != "" {
@@ -121,11 +157,12 @@ func (n *nova) serverView(r *http.Request, s model.Server, detail bool) map[stri
 		"status": s.Status, "tenant_id": s.ProjectID, "user_id": s.UserID, "metadata": s.Metadata, "hostId": s.HostID,
 		"image": image, "flavor": flavor, "created": api.OpenStackTime(s.CreatedAt), "updated": api.OpenStackTime(s.UpdatedAt),
 		"addresses": addresses, "accessIPv4": "", "accessIPv6": "", "key_name": nullable(s.KeyName),
-		"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": s.AvailabilityZone, "config_drive": "True",
-		"OS-EXT-STS:power_state": 1, "OS-EXT-STS:task_state": nil, "OS-EXT-STS:vm_state": strings.ToLower(s.Status),
+		"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": s.AvailabilityZone, "config_drive": configDrive(s),
+		"OS-EXT-STS:power_state": powerState(s), "OS-EXT-STS:task_state": taskState(s), "OS-EXT-STS:vm_state": vmState(s),
 		"OS-SRV-USG:launched_at": s.CreatedAt.Format("2006-01-02T15:04:05.000000"), "OS-SRV-USG:terminated_at": nil,
 		"os-extended-volumes:volumes_attached": volumes, "progress": 0, "security_groups": []any{map[string]any{"name": "default"}},
-		"locked": false, "tags": []any{}, "description": nil,
+		"locked": false, "tags": append([]string{}, s.Tags...), "description": nil,
+		"OS-EXT-SRV-ATTR:user_data": nullable(s.UserData),
 	} {
 		v[k] = val
 	}
@@ -203,11 +240,14 @@ func (n *nova) createServer(w http.ResponseWriter, r *http.Request) {
 			KeyName          string            `json:"key_name"`
 			AvailabilityZone string            `json:"availability_zone"`
 			Metadata         map[string]string `json:"metadata"`
-			Networks         []struct {
-				UUID    string `json:"uuid"`
-				FixedIP string `json:"fixed_ip"`
-			} `json:"networks"`
+			Networks         json.RawMessage   `json:"networks"`
+			ConfigDrive      any               `json:"config_drive"`
+			UserData         *string           `json:"user_data"`
+			Tags             []string          `json:"tags"`
 		} `json:"server"`
+		Hints struct {
+			Group string `json:"group"`
+		} `json:"os:scheduler_hints"`
 	}
 	if err := api.ReadJSON(r, &req); err != nil {
 		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, err.Error())
@@ -217,14 +257,17 @@ func (n *nova) createServer(w http.ResponseWriter, r *http.Request) {
 		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, "Invalid input for field/attribute name.")
 		return
 	}
-	var nics []model.NIC
-	for _, net := range req.Server.Networks {
-		nics = append(nics, model.NIC{NetworkID: net.UUID, FixedIP: net.FixedIP})
-	}
 	tok := api.TokenOf(r.Context())
-	s, err := n.world.CreateServer(model.Server{Name: req.Server.Name, ProjectID: tok.ProjectID, UserID: tok.UserID,
+	spec := model.Server{Name: req.Server.Name, ProjectID: tok.ProjectID, UserID: tok.UserID,
 		FlavorID: req.Server.FlavorRef, ImageID: req.Server.ImageRef, KeyName: req.Server.KeyName,
-		AvailabilityZone: req.Server.AvailabilityZone, Metadata: req.Server.Metadata}, nics)
+		AvailabilityZone: req.Server.AvailabilityZone, Metadata: req.Server.Metadata, Status: "BUILD",
+		Tags: req.Server.Tags, ServerGroupID: req.Hints.Group}
+	nics, err := n.checkCreate(r, &spec, req.Server.Networks, req.Server.ConfigDrive, req.Server.UserData)
+	if err != nil {
+		api.Error(w, api.NovaCinder, err)
+		return
+	}
+	s, err := n.world.CreateServer(spec, nics)
 	if err != nil {
 		api.Error(w, api.NovaCinder, err)
 		return
@@ -342,8 +385,14 @@ func (n *nova) detach(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func (n *nova) flavorView(f model.Flavor, detail bool) map[string]any {
+func (n *nova) flavorView(r *http.Request, f model.Flavor, detail bool) map[string]any {
 	v := map[string]any{"id": f.ID, "name": f.Name, "links": n.link("flavors", f.ID)}
+	if microversion(r) >= 55 {
+		v["description"] = nil
+	}
+	if detail && microversion(r) >= 61 {
+		v["extra_specs"] = specs(f)
+	}
 	if detail {
 		for k, val := range map[string]any{"vcpus": f.VCPUs, "ram": f.RAM, "disk": f.Disk, "OS-FLV-EXT-DATA:ephemeral": 0,
 			"swap": "", "rxtx_factor": 1.0, "os-flavor-access:is_public": true, "OS-FLV-DISABLED:disabled": false, "description": nil} {
@@ -354,10 +403,10 @@ func (n *nova) flavorView(f model.Flavor, detail bool) map[string]any {
 }
 
 func (n *nova) listFlavors(detail bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
 		out := []any{}
 		for _, f := range n.world.Flavors() {
-			out = append(out, n.flavorView(f, detail))
+			out = append(out, n.flavorView(r, f, detail))
 		}
 		api.WriteJSON(w, http.StatusOK, map[string]any{"flavors": out})
 	}
@@ -369,13 +418,24 @@ func (n *nova) getFlavor(w http.ResponseWriter, r *http.Request) {
 		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Flavor %s could not be found.", r.PathValue("id")))
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"flavor": n.flavorView(f, true)})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"flavor": n.flavorView(r, f, true)})
 }
 
-func (n *nova) zones(w http.ResponseWriter, _ *http.Request) {
+func (n *nova) zones(w http.ResponseWriter, r *http.Request) {
 	var out []any
+	detail := strings.HasSuffix(r.URL.Path, "/detail")
 	for _, z := range n.world.AvailabilityZones() {
-		out = append(out, map[string]any{"zoneName": z, "zoneState": map[string]any{"available": true}, "hosts": nil})
+		var hosts any
+		if detail {
+			hosts = map[string]any{"compute-" + z: map[string]any{"nova-compute": map[string]any{
+				"available": true, "active": true, "updated_at": api.CinderTime(n.world.Now())}}}
+		}
+		out = append(out, map[string]any{"zoneName": z, "zoneState": map[string]any{"available": true}, "hosts": hosts})
+	}
+	if detail {
+		out = append(out, map[string]any{"zoneName": "internal", "zoneState": map[string]any{"available": true},
+			"hosts": map[string]any{"controller": map[string]any{"nova-scheduler": map[string]any{
+				"available": true, "active": true, "updated_at": api.CinderTime(n.world.Now())}}}})
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": out})
 }

@@ -1,0 +1,126 @@
+package sim_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/epks/epks/pkg/sim"
+)
+
+// cliStep is one command an operator runs, with what its output must
+// hold (every substring of want), or that it must fail.
+type cliStep struct {
+	args []string
+	want []string
+	fail bool
+}
+
+// TestOpenStackCLI drives viosim with the official OpenStack CLI
+// (python3-openstackclient, python3-octaviaclient, as hack/ci-setup.sh
+// installs them) through what epks cluster create and delete do and what
+// an operator checks afterwards, asserting each command's output.
+func TestOpenStackCLI(t *testing.T) {
+	bin, err := exec.LookPath("openstack")
+	if err != nil {
+		t.Fatalf("the openstack CLI is not installed (hack/ci-setup.sh installs it): %v", err)
+	}
+	s := start(t, sim.Options{Transition: 20 * time.Millisecond})
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	pub := filepath.Join(dir, "id.pub")
+	userData := filepath.Join(dir, "user-data")
+	for path, data := range map[string]string{ca: string(s.CACertPEM()), pub: pubKeyForCLI, userData: "#cloud-config\nhostname: demo-master-0\n"} {
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := append(os.Environ(),
+		"OS_AUTH_URL="+s.URL(sim.Keystone), "OS_IDENTITY_API_VERSION=3", "OS_USERNAME=admin", "OS_PASSWORD=viosim-password",
+		"OS_USER_DOMAIN_ID=default", "OS_PROJECT_ID="+s.Seeded.Project.ID, "OS_REGION_NAME=RegionOne", "OS_INTERFACE=public",
+		"OS_CACERT="+ca, "HOME="+dir, "OS_CLOUD=")
+	steps := []cliStep{
+		{args: []string{"network", "list", "-f", "value", "-c", "Name"}, want: []string{"k8scluster-mgmt", "public"}},
+		{args: []string{"network", "create", "demo-mgmt", "-f", "value", "-c", "name"}, want: []string{"demo-mgmt"}},
+		{args: []string{"network", "set", "--description", "management", "demo-mgmt"}},
+		{args: []string{"network", "show", "demo-mgmt", "-f", "value", "-c", "description"}, want: []string{"management"}},
+		{args: []string{"subnet", "create", "demo-mgmt-subnet", "--network", "demo-mgmt", "--subnet-range", "10.60.0.0/24",
+			"--dns-nameserver", "10.0.0.53", "--allocation-pool", "start=10.60.0.10,end=10.60.0.100", "-f", "json"},
+			want: []string{`"10.60.0.10"`, `"10.60.0.100"`, "10.0.0.53"}},
+		{args: []string{"subnet", "list", "--network", "demo-mgmt", "-f", "value", "-c", "Name"}, want: []string{"demo-mgmt-subnet"}},
+		{args: []string{"subnet", "set", "--no-dns-nameservers", "--dns-nameserver", "10.0.0.54", "demo-mgmt-subnet"}},
+		{args: []string{"subnet", "show", "demo-mgmt-subnet", "-f", "value", "-c", "dns_nameservers"}, want: []string{"10.0.0.54"}},
+		{args: []string{"router", "create", "demo-router", "-f", "value", "-c", "name"}, want: []string{"demo-router"}},
+		{args: []string{"router", "set", "--external-gateway", "public", "--disable-snat", "demo-router"}},
+		{args: []string{"router", "show", "demo-router", "-f", "json"}, want: []string{`"enable_snat": false`}},
+		{args: []string{"router", "add", "subnet", "demo-router", "demo-mgmt-subnet"}},
+		{args: []string{"port", "list", "--router", "demo-router", "-f", "value", "-c", "Fixed IP Addresses"}, want: []string{"10.60.0.1"}},
+		{args: []string{"port", "create", "demo-master-0-mgmt", "--network", "demo-mgmt", "--fixed-ip", "subnet=demo-mgmt-subnet,ip-address=10.60.0.20",
+			"--tag", "cluster=demo", "-f", "json"}, want: []string{"10.60.0.20", "cluster=demo"}},
+		{args: []string{"port", "list", "--tags", "cluster=demo", "-f", "value", "-c", "Name"}, want: []string{"demo-master-0-mgmt"}},
+		{args: []string{"security", "group", "list", "-f", "value", "-c", "Name"}, want: []string{"default"}},
+		{args: []string{"security", "group", "create", "demo-sg", "-f", "value", "-c", "name"}, want: []string{"demo-sg"}},
+		{args: []string{"security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "6443", "--remote-ip", "10.60.0.0/24", "demo-sg", "-f", "value", "-c", "port_range_max"}, want: []string{"6443"}},
+		{args: []string{"security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "6443", "--remote-ip", "10.60.0.0/24", "demo-sg"}, fail: true, want: []string{"already exists"}},
+		{args: []string{"security", "group", "rule", "list", "demo-sg", "-f", "value", "-c", "Port Range"}, want: []string{"6443:6443"}},
+		{args: []string{"floating", "ip", "create", "--port", "demo-master-0-mgmt", "public", "-f", "json"}, want: []string{"10.60.0.20", `"router_id": "`}},
+		{args: []string{"floating", "ip", "list", "-f", "value", "-c", "Fixed IP Address"}, want: []string{"10.60.0.20"}},
+		{args: []string{"keypair", "create", "--public-key", pub, "test", "-f", "value", "-c", "name"}, want: []string{"test"}},
+		{args: []string{"keypair", "list", "-f", "value", "-c", "Name"}, want: []string{"test"}},
+		{args: []string{"keypair", "show", "test", "-f", "value", "-c", "fingerprint"}, want: []string{":"}},
+		{args: []string{"image", "list", "-f", "value", "-c", "Name"}, want: []string{"ubuntu_dual_nic"}},
+		{args: []string{"image", "show", "ubuntu_dual_nic", "-f", "value", "-c", "status"}, want: []string{"active"}},
+		{args: []string{"flavor", "list", "-f", "value", "-c", "Name"}, want: []string{"m1.medium"}},
+		{args: []string{"flavor", "show", "m1.medium", "-f", "value", "-c", "vcpus"}, want: []string{"2"}},
+		{args: []string{"availability", "zone", "list", "--compute", "-f", "value", "-c", "Zone Name"}, want: []string{"nova"}},
+		{args: []string{"server", "group", "create", "--policy", "anti-affinity", "demo-cp", "-f", "value", "-c", "name"}, want: []string{"demo-cp"}},
+		{args: []string{"server", "create", "demo-master-0", "--image", "ubuntu_dual_nic", "--flavor", "m1.medium", "--nic", "port-id=demo-master-0-mgmt",
+			"--key-name", "test", "--config-drive", "True", "--user-data", userData, "--wait", "-f", "value", "-c", "status"}, want: []string{"ACTIVE"}},
+		{args: []string{"server", "create", "bad-key", "--image", "ubuntu_dual_nic", "--flavor", "m1.medium", "--network", "demo-mgmt", "--key-name", "missing"},
+			fail: true, want: []string{"Invalid key_name"}},
+		{args: []string{"server", "list", "-f", "value", "-c", "Name", "-c", "Status"}, want: []string{"demo-master-0 ACTIVE"}},
+		{args: []string{"server", "show", "demo-master-0", "-f", "json"}, want: []string{`"key_name": "test"`, "10.60.0.20"}},
+		{args: []string{"quota", "show", "-f", "json"}, want: []string{`"instances": 10`, `"ports": 500`}},
+		{args: []string{"volume", "create", "--size", "1", "demo-vol", "-f", "value", "-c", "name"}, want: []string{"demo-vol"}},
+		{args: []string{"volume", "list", "-f", "value", "-c", "Name"}, want: []string{"demo-vol"}},
+		{args: []string{"volume", "show", "demo-vol", "-f", "value", "-c", "size"}, want: []string{"1"}},
+		{args: []string{"volume", "delete", "demo-vol"}},
+		{args: []string{"loadbalancer", "list", "-f", "value"}},
+		{args: []string{"server", "delete", "--wait", "demo-master-0"}},
+		// The port outlives the server it was passed to; deleting it frees its floating IP.
+		{args: []string{"port", "delete", "demo-master-0-mgmt"}},
+		{args: []string{"floating", "ip", "list", "-f", "value", "-c", "Port"}, want: []string{"None"}},
+		{args: []string{"router", "remove", "subnet", "demo-router", "demo-mgmt-subnet"}},
+		{args: []string{"router", "delete", "demo-router"}},
+		{args: []string{"subnet", "delete", "demo-mgmt-subnet"}},
+		{args: []string{"network", "delete", "demo-mgmt"}},
+		{args: []string{"network", "list", "-f", "value", "-c", "Name"}, want: []string{"k8scluster-pod"}},
+		{args: []string{"security", "group", "delete", "demo-sg"}},
+		{args: []string{"server", "group", "delete", "demo-cp"}},
+		{args: []string{"keypair", "delete", "test"}},
+		{args: []string{"keypair", "list", "-f", "value"}},
+	}
+	failed := 0
+	for _, st := range steps {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cmd := exec.CommandContext(ctx, bin, st.args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		cancel()
+		ok := (err == nil) != st.fail
+		for _, w := range st.want {
+			ok = ok && strings.Contains(string(out), w)
+		}
+		if !ok {
+			failed++
+			t.Errorf("openstack %s: exit %v, output:\n%s\nwant %q (fail=%v)", strings.Join(st.args, " "), err, out, st.want, st.fail)
+		}
+	}
+	t.Logf("%d of %d openstack commands failed", failed, len(steps))
+}
+
+const pubKeyForCLI = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGAsD2B8Db2NTJrFtBPDBB2hmvYa/W8AnQQdgtE2cHjW test@viosim\n"

@@ -1,0 +1,224 @@
+package nova_test
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/availabilityzones"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/limits"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/quotasets"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servergroups"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/tags"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+
+	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/pkg/sim/model"
+)
+
+var eo = gophercloud.EndpointOpts{Region: "RegionOne"}
+
+func fatal(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func wantCode(t *testing.T, what string, err error, code int) {
+	t.Helper()
+	if !gophercloud.ResponseCodeIs(err, code) {
+		t.Errorf("%s: got %v, want HTTP %d", what, err, code)
+	}
+}
+
+const pubKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGAsD2B8Db2NTJrFtBPDBB2hmvYa/W8AnQQdgtE2cHjW test@viosim"
+
+// TestServerCreateAsClusterCreate boots a server as epks cluster create
+// does: the seed's image found in Glance, a pre-made port, a key pair, a
+// config drive, user data and an anti-affinity group; BUILD then ACTIVE.
+func TestServerCreateAsClusterCreate(t *testing.T) {
+	sim.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+		compute, err := openstack.NewComputeV2(pc, eo)
+		fatal(t, "compute", err)
+		compute.Microversion = "2.64"
+		imageSvc, err := openstack.NewImageV2(pc, eo)
+		fatal(t, "image service in the catalog", err)
+		network, _ := openstack.NewNetworkV2(pc, eo)
+
+		page, err := images.List(imageSvc, images.ListOpts{Name: "ubuntu_dual_nic", Status: images.ImageStatusActive}).AllPages(ctx)
+		fatal(t, "images", err)
+		imgs, _ := images.ExtractImages(page)
+		if len(imgs) != 1 {
+			t.Fatalf("%d images named as the seed's, want 1", len(imgs))
+		}
+		page, _ = images.List(imageSvc, images.ListOpts{Name: "nope"}).AllPages(ctx)
+		if none, _ := images.ExtractImages(page); len(none) != 0 {
+			t.Errorf("name filter ignored: %d images", len(none))
+		}
+
+		kp, err := keypairs.Create(ctx, compute, keypairs.CreateOpts{Name: "test", PublicKey: pubKey}).Extract()
+		fatal(t, "key pair import", err)
+		if !strings.Contains(kp.Fingerprint, ":") || kp.PrivateKey != "" {
+			t.Errorf("imported key pair %+v", kp)
+		}
+		_, err = keypairs.Create(ctx, compute, keypairs.CreateOpts{Name: "test", PublicKey: pubKey}).Extract()
+		wantCode(t, "a second key pair of the same name", err, http.StatusConflict)
+		gen, err := keypairs.Create(ctx, compute, keypairs.CreateOpts{Name: "generated"}).Extract()
+		fatal(t, "key pair generate", err)
+		if !strings.Contains(gen.PrivateKey, "PRIVATE KEY") {
+			t.Error("a generated key pair has no private key")
+		}
+
+		group, err := servergroups.Create(ctx, compute, servergroups.CreateOpts{Name: "cp", Policy: "anti-affinity"}).Extract()
+		fatal(t, "server group", err)
+		if group.Policy == nil || *group.Policy != "anti-affinity" {
+			t.Errorf("group policy %v", group.Policy)
+		}
+
+		mgmt := s.Seeded.Networks["k8scluster-mgmt"]
+		port, err := ports.Create(ctx, network, ports.CreateOpts{NetworkID: mgmt.ID,
+			FixedIPs: []ports.IP{{SubnetID: s.Seeded.Subnets["k8scluster-mgmt"].ID, IPAddress: "10.10.0.200"}}}).Extract()
+		fatal(t, "port", err)
+		drive := true
+		userData := []byte("#cloud-config\nhostname: cp-0\n")
+		base := servers.CreateOpts{Name: "cp-0", ImageRef: imgs[0].ID, FlavorRef: "3", ConfigDrive: &drive, UserData: userData,
+			Networks: []servers.Network{{Port: port.ID}}}
+		for _, tc := range []struct {
+			name string
+			edit func(o *servers.CreateOpts) (string, map[string]string)
+			code int
+		}{
+			{"unknown key", func(o *servers.CreateOpts) (string, map[string]string) { return "missing", nil }, http.StatusBadRequest},
+			{"unknown image", func(o *servers.CreateOpts) (string, map[string]string) {
+				o.ImageRef = model.NewID()
+				return "test", nil
+			}, http.StatusBadRequest},
+			{"unknown flavor", func(o *servers.CreateOpts) (string, map[string]string) { o.FlavorRef = "nope"; return "test", nil }, http.StatusBadRequest},
+			{"user data too large", func(o *servers.CreateOpts) (string, map[string]string) {
+				o.UserData = make([]byte, 50000) // 66,668 bytes in base64
+				return "test", nil
+			}, http.StatusBadRequest},
+			{"unknown port", func(o *servers.CreateOpts) (string, map[string]string) {
+				o.Networks = []servers.Network{{Port: model.NewID()}}
+				return "test", nil
+			}, http.StatusBadRequest},
+		} {
+			o := base
+			key, _ := tc.edit(&o)
+			_, err := servers.Create(ctx, compute, keypairs.CreateOptsExt{CreateOptsBuilder: o, KeyName: key}, nil).Extract()
+			wantCode(t, tc.name, err, tc.code)
+		}
+		if len(s.World.Servers(func(sv *model.Server) bool { return sv.Name == "cp-0" })) != 0 {
+			t.Fatal("a refused create left a server")
+		}
+
+		srv, err := servers.Create(ctx, compute, keypairs.CreateOptsExt{CreateOptsBuilder: base, KeyName: "test"},
+			servers.SchedulerHintOpts{Group: group.ID}).Extract()
+		fatal(t, "server create", err)
+		got, err := servers.Get(ctx, compute, srv.ID).Extract()
+		fatal(t, "server", err)
+		if got.Status != "BUILD" {
+			t.Errorf("status right after create %s, want BUILD", got.Status)
+		}
+		s.World.Settle()
+		got, _ = servers.Get(ctx, compute, srv.ID).Extract()
+		if got.Status != "ACTIVE" || got.KeyName != "test" {
+			t.Errorf("server %s key %q, want ACTIVE with key test", got.Status, got.KeyName)
+		}
+		model, _ := s.World.Server(srv.ID)
+		if !model.ConfigDrive || model.UserData != base64.StdEncoding.EncodeToString(userData) {
+			t.Errorf("config drive %v, user data %q", model.ConfigDrive, model.UserData)
+		}
+		bound, _ := ports.Get(ctx, network, port.ID).Extract()
+		if bound.DeviceID != srv.ID || !strings.HasPrefix(bound.DeviceOwner, "compute:") {
+			t.Errorf("the port passed in: device %q owner %q", bound.DeviceID, bound.DeviceOwner)
+		}
+		g, _ := servergroups.Get(ctx, compute, group.ID).Extract()
+		if len(g.Members) != 1 || g.Members[0] != srv.ID {
+			t.Errorf("group members %v", g.Members)
+		}
+
+		// Metadata and tags.
+		_, err = servers.UpdateMetadata(ctx, compute, srv.ID, servers.MetadataOpts{"cluster": "demo"}).Extract()
+		fatal(t, "metadata", err)
+		md, _ := servers.Metadata(ctx, compute, srv.ID).Extract()
+		if md["cluster"] != "demo" {
+			t.Errorf("metadata %v", md)
+		}
+		compute.Microversion = "2.64"
+		_, err = tags.ReplaceAll(ctx, compute, srv.ID, tags.ReplaceAllOpts{Tags: []string{"epks", "cluster-demo"}}).Extract()
+		fatal(t, "tags", err)
+		ok, err := tags.Check(ctx, compute, srv.ID, "epks").Extract()
+		if err != nil || !ok {
+			t.Errorf("tag check %v %v", ok, err)
+		}
+
+		// Deleting the server unbinds the port passed in, and keeps it.
+		fatal(t, "server delete", servers.Delete(ctx, compute, srv.ID).ExtractErr())
+		kept, err := ports.Get(ctx, network, port.ID).Extract()
+		fatal(t, "the port after the server", err)
+		if kept.DeviceID != "" {
+			t.Errorf("port still bound to %s", kept.DeviceID)
+		}
+		fatal(t, "key pair delete", keypairs.Delete(ctx, compute, "test", nil).ExtractErr())
+		wantCode(t, "deleted key pair", keypairs.Get(ctx, compute, "test", nil).Err, http.StatusNotFound)
+	}, sim.Options{Transition: time.Hour})
+}
+
+func TestFlavorsZonesQuotasAndMicroversions(t *testing.T) {
+	sim.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+		compute, _ := openstack.NewComputeV2(pc, eo)
+		_, err := flavors.CreateExtraSpecs(ctx, compute, "3", flavors.ExtraSpecsOpts{"hw:cpu_policy": "dedicated"}).Extract()
+		fatal(t, "extra specs", err)
+		compute.Microversion = "2.61"
+		f, err := flavors.Get(ctx, compute, "3").Extract()
+		fatal(t, "flavor", err)
+		if f.ExtraSpecs["hw:cpu_policy"] != "dedicated" {
+			t.Errorf("flavor at 2.61: extra specs %v", f.ExtraSpecs)
+		}
+		compute.Microversion = "2.60"
+		f, _ = flavors.Get(ctx, compute, "3").Extract()
+		if len(f.ExtraSpecs) != 0 {
+			t.Errorf("flavor at 2.60 shows extra specs %v", f.ExtraSpecs)
+		}
+
+		page, err := availabilityzones.ListDetail(compute).AllPages(ctx)
+		fatal(t, "zones detail", err)
+		zones, _ := availabilityzones.ExtractAvailabilityZones(page)
+		if len(zones) < 1 || zones[0].ZoneName != "nova" || len(zones[0].Hosts) == 0 {
+			t.Errorf("zones %+v", zones)
+		}
+
+		project := s.Seeded.Project.ID
+		q, err := quotasets.Get(ctx, compute, project).Extract()
+		fatal(t, "quota set", err)
+		if q.Instances != 10 || q.Cores != 20 || q.RAM != 51200 {
+			t.Errorf("default quotas %+v, want Nova's", q)
+		}
+		l, err := limits.Get(ctx, compute, nil).Extract()
+		fatal(t, "limits", err)
+		if l.Absolute.TotalInstancesUsed != len(s.Seeded.Servers) || l.Absolute.TotalCoresUsed != 2*len(s.Seeded.Servers) {
+			t.Errorf("usage %+v", l.Absolute)
+		}
+		used := l.Absolute.TotalInstancesUsed
+		_, err = quotasets.Update(ctx, compute, project, quotasets.UpdateOpts{Instances: &used}).Extract()
+		fatal(t, "quota update", err)
+		img := s.World.Images(nil)[0].ID
+		_, err = servers.Create(ctx, compute, servers.CreateOpts{Name: "over", ImageRef: img, FlavorRef: "3"}, nil).Extract()
+		wantCode(t, "a server over quota", err, http.StatusForbidden)
+
+		compute.Microversion = "2.200"
+		_, err = flavors.Get(ctx, compute, "3").Extract()
+		wantCode(t, "a microversion above the served", err, http.StatusNotAcceptable)
+	})
+}
