@@ -95,8 +95,6 @@ type Server struct {
 
 	mu     sync.Mutex
 	counts map[string]int
-
-	shim *infraShim
 }
 
 // New builds a simulator with its world seeded; Start serves it.
@@ -123,7 +121,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seeding: %w", err)
 	}
-	s := &Server{World: world, Seeded: seeded, Faults: fault.New(), opts: opts, tokenTTL: opts.TokenTTL, counts: map[string]int{}, shim: newInfraShim()}
+	s := &Server{World: world, Seeded: seeded, Faults: fault.New(), opts: opts, tokenTTL: opts.TokenTTL, counts: map[string]int{}}
 	s.NSXManager = nsx.New(world, nsx.Config{
 		Users:     map[string]string{opts.NSXUser: opts.NSXPassword},
 		RateLimit: opts.NSXRateLimit, Concurrency: opts.NSXConcurrency,
@@ -196,9 +194,8 @@ func (s *Server) openStackHandler() http.Handler {
 		}))
 	}
 	mux := http.NewServeMux()
-	mount(mux, "/compute/v2.1", Nova, api.NovaCinder, s.novaShim(nova.Handler(s.World, func() string { return s.osURL + "/compute/v2.1" })))
+	mount(mux, "/compute/v2.1", Nova, api.NovaCinder, nova.Handler(s.World, func() string { return s.osURL + "/compute/v2.1" }))
 	mount(mux, "/network", Neutron, api.Neutron, neutron.Handler(s.World, func() string { return s.osURL + "/network" }))
-	mount(mux, "/image", Glance, api.NovaCinder, s.glanceHandler())
 	mount(mux, "/volume", Cinder, api.NovaCinder, cinder.Handler(s.World, func() string { return s.osURL + "/volume" }))
 	mount(mux, "/load-balancer", Octavia, api.Octavia, octavia.Handler(s.World, func() string { return s.osURL + "/load-balancer" }))
 	mount(mux, "/image", Glance, api.NovaCinder, glance.Handler(s.World, func() string { return s.osURL + "/image" }))

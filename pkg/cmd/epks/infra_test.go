@@ -43,8 +43,10 @@ func emptyCloud(t *testing.T) *sim.Server {
 	// Neutron makes a project's default security group on its first
 	// request; the "before" of every test has it.
 	s.World.EnsureDefaultSecurityGroup(s.Seeded.Project.ID)
-	s.AddImage("ubuntu_dual_nic")
-	s.AddKeyPair("test", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEpks test")
+	if _, err := s.World.CreateKeyPair(model.KeyPair{Name: "test", UserID: s.Seeded.Users["admin"].ID,
+		PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test"}); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
@@ -158,8 +160,8 @@ func topology(s *sim.Server) []string {
 		fl, _ := w.Flavor(sv.FlavorID)
 		add("server %s flavor=%s key=%s status=%s cluster=%s role=%s", sv.Name, fl.Name, sv.KeyName, sv.Status, sv.Metadata["epks-cluster"], sv.Metadata["epks-role"])
 	}
-	for name, members := range s.ServerGroups() {
-		add("server-group %s members=%d", name, len(members))
+	for _, g := range w.ServerGroups(s.Seeded.Project.ID) {
+		add("server-group %s %s members=%d", g.Name, g.Policy, len(g.Members))
 	}
 	for _, v := range w.Volumes(nil) {
 		add("volume %s", v.Name)
@@ -312,7 +314,11 @@ func TestClusterCreateBuildsTheSeedTopology(t *testing.T) {
 
 func userDataOf(t *testing.T, s *sim.Server, id string) string {
 	t.Helper()
-	raw, err := base64.StdEncoding.DecodeString(s.UserData(id))
+	sv, err := s.World.Server(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(sv.UserData)
 	if err != nil {
 		t.Fatalf("user data of %s is not base64: %v", id, err)
 	}
@@ -384,7 +390,7 @@ func TestClusterCreateContinuesAfterAFault(t *testing.T) {
 	if n := count(got, "network "); n != 3 {
 		t.Errorf("%d networks, want 3", n)
 	}
-	if !contains(got, "server-group k8scluster-control-plane members=3") {
+	if !contains(got, "server-group k8scluster-control-plane anti-affinity members=3") {
 		t.Errorf("the control plane is not in its anti-affinity group:\n%s", strings.Join(got, "\n"))
 	}
 }
