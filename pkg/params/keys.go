@@ -181,6 +181,16 @@ var keys = []key{
 		doc: "Cinder availability zone of the StorageClass."},
 	{name: "namespace", field: func(p *Params) any { return &p.Namespace }, def: "`epks-system`",
 		doc: "Namespace of the add-ons."},
+
+	// Infrastructure: epks cluster create, plan, delete and heat-template.
+	{name: "flavor", field: func(p *Params) any { return &p.Flavor }, def: "`" + DefaultFlavor + "`",
+		doc: "Name or ID of the Nova flavor of the nodes (`epks cluster create`)."},
+	{name: "control_plane_count", field: func(p *Params) any { return &p.ControlPlaneCount }, def: "1",
+		doc: "Number of control-plane nodes, odd, 1 to 7; more than one share an anti-affinity server group (`epks cluster create`)."},
+	{name: "api_access_cidr", field: func(p *Params) any { return &p.APIAccessCIDR },
+		doc: "CIDR that may reach the API server (6443) besides the cluster's own networks, e.g. `0.0.0.0/0`; without it only the cluster's networks may (`epks cluster create`)."},
+	{name: "floating_ips", field: func(p *Params) any { return &p.FloatingIPs }, def: "`all`",
+		doc: "Which nodes get a floating IP from `public_network`: `all` (as the seed) or `control-plane` (`epks cluster create`)."},
 }
 
 // keyByName indexes keys.

@@ -22,6 +22,11 @@ const (
 	// ForNodes reads the file to prepare nodes (epks cloud-init): the
 	// control-plane endpoint is required too.
 	ForNodes
+	// ForCluster reads the file to build the cluster's infrastructure (epks
+	// cluster create): image, key_name and public_network are required, the
+	// node networks get defaults and control_plane_endpoint defaults to the
+	// first control-plane node's management address.
+	ForCluster
 )
 
 // minKubeadmV1beta4Minor is the first Kubernetes minor whose kubeadm reads

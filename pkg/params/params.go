@@ -123,6 +123,13 @@ type Params struct {
 
 	Namespace string
 
+	// --- Infrastructure (epks cluster create/plan/delete/heat-template) ---
+
+	Flavor            string       // Nova flavor of the nodes
+	ControlPlaneCount int          // control-plane nodes
+	APIAccessCIDR     netip.Prefix // who else may reach 6443, or invalid
+	FloatingIPs       string       // FloatingIPsAll or FloatingIPsControlPlane
+
 	// --- Read from the files the parameters name ---
 
 	// OpenStackCA is the PEM bundle of os_ca_file, or, with IP access

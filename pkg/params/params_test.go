@@ -202,7 +202,7 @@ func TestRules(t *testing.T) {
 		{"explicit ip_access off", []edit{set("ip_access", false), del("keystone_hostname")}, "keystone_hostname", "because ip_access is false"},
 		{"bad hostname", []edit{set("cinder_hostnames", "cinder.vio.local bad_name")}, "cinder_hostnames", `"bad_name" is not a valid host name`},
 		{"unknown key", []edit{set("kube_tokn", "x")}, "kube_tokn", `unknown parameter (did you mean "kube_token"?)`},
-		{"unknown far key", []edit{set("flavor", "m1.medium")}, "flavor", "unknown parameter"},
+		{"unknown far key", []edit{set("zzz_widget", "m1.medium")}, "zzz_widget", "unknown parameter"},
 		{"alias twice", []edit{set("nova_hostname", "nova.vio.local")}, "nova_hostname", "not both"},
 		{"half app credential", []edit{set("os_application_credential_id", "abc")}, "os_application_credential_secret", "required together with os_application_credential_id"},
 		{"app credential and password", []edit{set("os_application_credential_id", "a"), set("os_application_credential_secret", "b")}, "os_username", "not both"},

@@ -63,6 +63,7 @@ func (v *validator) add(key, format string, args ...any) { v.ps.add(key, format,
 // are computed from what the file gave.
 func (v *validator) defaults() {
 	p := v.p
+	v.clusterDefaults()
 	if !v.given["ip_access"] {
 		p.IPAccess = !(v.given["keystone_hostname"] || v.given["nova_hostnames"] || v.given["cinder_hostnames"])
 	}
@@ -194,6 +195,7 @@ func (v *validator) validate() {
 	v.choices()
 	v.nodes()
 	v.ncpINI()
+	v.cluster()
 }
 
 // ncpINI refuses what NCP cannot read back from ncp.ini. NCP reads it with

@@ -52,6 +52,9 @@ type loaded struct {
 	values   map[string]any
 	post     *render.Kustomize
 	warnings []string
+	// ca is the OpenStack trust the values carry (os_ca_file, the nova and
+	// cinder certificates, or the chain fetched from Keystone).
+	ca []byte
 }
 
 // load reads and checks every input, reporting every problem of the
@@ -75,7 +78,7 @@ func (in *inputs) load(ctx context.Context, log io.Writer) (*loaded, error) {
 		}
 		ca := p.OpenStackCA
 		res := values.For(p, ca)
-		l.params, l.values, l.warnings = p, res.Values, res.Warnings
+		l.params, l.values, l.warnings, l.ca = p, res.Values, res.Warnings, ca
 		if in.namespace == "" {
 			in.namespace = p.Namespace
 		}

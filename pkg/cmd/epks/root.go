@@ -71,6 +71,7 @@ It reads the parameters file of the original HEAT stack as it is (see docs/param
 		newStatusCommand(s),
 		newCloudInitCommand(s),
 		newTrustCommand(s),
+		newClusterCommand(s),
 	)
 	return root
 }

@@ -1,0 +1,100 @@
+package epks
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epks/epks/pkg/cloudinit"
+	"github.com/epks/epks/pkg/cluster"
+	"github.com/epks/epks/pkg/cluster/scope"
+	"github.com/epks/epks/pkg/params"
+)
+
+// newClusterCommand is `epks cluster`: the infrastructure verbs.
+func newClusterCommand(s streams) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "cluster",
+		Short: "Build, plan or delete the cluster's OpenStack infrastructure (what the seed's HEAT stack made)",
+		Long: `Build the cluster's networks, routers, security group, ports, floating IPs and servers
+from the parameters file, as the seed's HEAT stack did; show what a build would change; delete
+everything again; or write the equivalent HEAT template. See docs/cluster.md.`,
+		Args: noArgs,
+	}
+	c.AddCommand(newClusterCreateCommand(s), newClusterPlanCommand(s), newClusterDeleteCommand(s))
+	return c
+}
+
+// infraInputs are the flags every cluster verb shares.
+type infraInputs struct {
+	in inputs
+}
+
+func (ii *infraInputs) addFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVarP(&ii.in.paramsFile, "params", "p", "", "parameters file: the seed's HEAT parameters file, see docs/parameters.md")
+	f.BoolVar(&ii.in.systemRoots, "trust-system-roots", false, "with IP access and no os_ca_file, trust the system roots for OpenStack (a Keystone certificate from a public CA) instead of the pinned CA that epks trust writes")
+}
+
+// infra is what a cluster verb works with.
+type infra struct {
+	loaded *loaded
+	spec   *cluster.Spec
+	scope  *scope.Scope
+}
+
+// load reads the parameters for the cluster and connects to OpenStack.
+func (ii *infraInputs) load(ctx context.Context, s streams) (*infra, error) {
+	if ii.in.paramsFile == "" {
+		return nil, badInput("give the parameters file with --params")
+	}
+	ii.in.purpose = params.ForCluster
+	l, err := ii.in.load(ctx, s.err)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := cluster.NewSpec(l.params)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := cluster.Connect(ctx, l.params, l.ca)
+	if err != nil {
+		return nil, err
+	}
+	return &infra{loaded: l, spec: spec, scope: &scope.Scope{Cluster: spec.Name, Clients: clients, Out: s.out}}, nil
+}
+
+// userData renders each node's user data with the cluster's PKI; it gzips
+// what would not fit Nova's limit.
+func userData(l *loaded, pki *cloudinit.PKI, osName cloudinit.OS) cluster.UserData {
+	return func(n cluster.Node, podMAC string) ([]byte, error) {
+		p := *l.params
+		if podMAC != "" {
+			p.PodInterfaceMACs = []string{podMAC}
+		}
+		data, err := cloudinit.Render(&p, cloudinit.Options{Role: n.Role, OS: osName, PKI: pki, Values: l.values, Version: Version})
+		if err != nil {
+			return nil, err
+		}
+		if base64.StdEncoding.EncodedLen(len(data)) <= cloudinit.MaxUserData {
+			return data, nil
+		}
+		z, err := gzipBytes(data)
+		if err != nil {
+			return nil, err
+		}
+		if n := base64.StdEncoding.EncodedLen(len(z)); n > cloudinit.MaxUserData {
+			return nil, fmt.Errorf("the user data is %d bytes in base64 even gzipped, more than Nova's %d", n, cloudinit.MaxUserData)
+		}
+		return z, nil
+	}
+}
+
+// defaultPKIDir is where create keeps the cluster's CAs: beside the
+// parameters file.
+func defaultPKIDir(paramsFile, name string) string {
+	return filepath.Join(filepath.Dir(paramsFile), name+"-pki")
+}
