@@ -27,7 +27,10 @@ Running it again with the same inputs changes nothing in the cluster. When apply
 waiting fails, the release is rolled back to its previous revision (or removed, on a first
 install), and the components that failed are reported with their pods and events.
 
-The parameters are checked before anything is sent; bad input exits with code 2.`,
+The parameters are checked before anything is sent; bad input exits with code 2. Then, before
+anything is applied, epks reads Keystone's catalog and checks that the pods will resolve the
+host of every endpoint the components call (their host aliases, then the nodes' resolver: there
+is no cluster DNS before the OCCM and NCP run), and names any that they will not.`,
 		Example: `  epks install --params params.yaml
   epks install -p params.yaml --kubeconfig /etc/kubernetes/admin.conf --timeout 20m`,
 		Args: noArgs,
@@ -38,6 +41,11 @@ The parameters are checked before anything is sent; bad input exits with code 2.
 			}
 			ch, err := charts.LoadAddons()
 			if err != nil {
+				return err
+			}
+			// Before anything is applied: every endpoint the components call
+			// must resolve from the pods (hostAliases, the nodes' resolver).
+			if err := install.CheckEndpoints(c.Context(), install.EndpointCheck{Values: l.values}); err != nil {
 				return err
 			}
 			opts := install.Options{
