@@ -15,9 +15,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
-	"github.com/epks/epks/test/scenario"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/scenario"
 	"github.com/epks/epks/test/testbed"
 )
 
