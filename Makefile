@@ -19,7 +19,7 @@ demo: tools ## The README's main job: viosim, the local control plane, epks inst
 	$(GO) run ./hack/demo --dir _output/demo $(if $(KEEP),--keep) $(if $(IP_ACCESS),--ip-access)
 
 .PHONY: test
-test: deps tools verify test-unit test-integration e2e ## Everything CI runs: checks, unit, integration and e2e tests.
+test: deps tools verify test-unit test-integration bench-small e2e ## Everything CI runs: checks, unit, integration and e2e tests.
 
 ##@ Building
 
@@ -60,8 +60,12 @@ e2e-cluster: ## The e2e suite against the epks cluster that KUBECONFIG names (NC
 	$(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/
 
 .PHONY: bench
-bench: tools ## Benchmarks: the port tagger tagging 5,000 nodes against viosim (BENCH_NODES=N to change).
+bench: tools ## Benchmarks: the port tagger tagging 5,000 nodes against viosim (BENCH_NODES=N to change, BENCH_PPROF=DIR for a heap profile); fails when a target is missed.
 	$(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 30m ./pkg/tagger/
+
+.PHONY: bench-small
+bench-small: tools ## The port tagger benchmark at 300 nodes, with its targets (part of make test).
+	BENCH_NODES=300 $(GO) test -tags integration -run '^$$' -bench BenchmarkTagNodes -benchtime 1x -timeout 15m ./pkg/tagger/
 
 .PHONY: verify
 verify: ## gofmt, go vet, and the Kubernetes module line kept at 0.36.

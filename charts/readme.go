@@ -20,7 +20,7 @@ into a production cluster, in one chart:
 | OpenStack cloud controller manager | initializes nodes from Nova (provider ID, addresses); Octavia LoadBalancers with ` + "`loadBalancer.provider: octavia`" + ` | DaemonSet on control-plane nodes |
 | cinder CSI plugin | volumes, attachments, expansion and snapshots through Cinder | controller Deployment, node DaemonSet |
 | snapshot-controller and the snapshot.storage.k8s.io v1 CRDs | makes VolumeSnapshots work at all | Deployment |
-| port tagger | tags each node's NSX port with ` + "`ncp/node_name`" + ` and ` + "`ncp/cluster`" + ` | Deployment, 2 replicas, leader election |
+| port tagger | tags each node's NSX port with ` + "`ncp/node_name`" + ` and ` + "`ncp/cluster`" + ` | Deployment on the host network (it must run before NCP networks pods), 2 replicas, leader election |
 
 A StorageClass and a VolumeSnapshotClass come with it.
 

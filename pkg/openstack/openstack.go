@@ -23,6 +23,22 @@ import (
 	cpoclient "k8s.io/cloud-provider-openstack/pkg/client"
 )
 
+// API is what the port tagger reads from OpenStack: servers by name, the
+// pod network and its ports. *Client implements it over Nova and Neutron;
+// tests may give another.
+type API interface {
+	// ServerIDByName finds the one server named exactly name.
+	ServerIDByName(ctx context.Context, name string) (string, error)
+	// ResolveNetwork finds a network by id or name, or by a subnet's CIDR.
+	ResolveNetwork(ctx context.Context, idOrName, cidr string) (string, error)
+	// NetworkPorts calls fn with every port of a network, a page at a time.
+	NetworkPorts(ctx context.Context, networkID string, fn func([]PortRef) error) error
+	// ServerPorts returns a server's ports on a network.
+	ServerPorts(ctx context.Context, serverID, networkID string) ([]PortRef, error)
+}
+
+var _ API = (*Client)(nil)
+
 // Client reads servers and ports.
 type Client struct {
 	compute *gophercloud.ServiceClient

@@ -99,9 +99,6 @@ func (v *validator) defaults() {
 	if p.KubeAPIServerPort == 0 && !v.given["kube_apiserver_port"] {
 		p.KubeAPIServerPort = DefaultKubeAPIServerPort
 	}
-	if p.NSXAPIMode == "" {
-		p.NSXAPIMode = NSXAPIManager
-	}
 	if p.LoadBalancerProvider == "" {
 		p.LoadBalancerProvider = LBProviderNSX
 	}
@@ -472,9 +469,7 @@ func (v *validator) choices() {
 	default:
 		v.add("load_balancer_provider", "%q is not one of %s, %s", p.LoadBalancerProvider, LBProviderNSX, LBProviderOctavia)
 	}
-	if p.NSXAPIMode != NSXAPIManager && p.NSXAPIMode != NSXAPIPolicy {
-		v.add("nsx_api_mode", "%q is not one of %s, %s", p.NSXAPIMode, NSXAPIManager, NSXAPIPolicy)
-	}
+	v.nsxAPIMode()
 	v.dnsLabel("namespace", p.Namespace, validation.DNS1123LabelMaxLength)
 	for _, k := range []struct{ key, value string }{
 		{"storage_class_name", p.StorageClassName}, {"volume_snapshot_class_name", p.VolumeSnapshotClassName},

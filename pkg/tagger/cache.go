@@ -28,7 +28,7 @@ func newPortCache() *portCache {
 }
 
 // refresh re-reads both lists and swaps them in.
-func (c *portCache) refresh(ctx context.Context, os *openstack.Client, ports nsx.Ports, networkID, scope string) error {
+func (c *portCache) refresh(ctx context.Context, os openstack.API, ports nsx.Ports, networkID, scope string) error {
 	byServer := map[string][]string{}
 	err := os.NetworkPorts(ctx, networkID, func(page []openstack.PortRef) error {
 		for _, p := range page {

@@ -16,6 +16,11 @@
 //     a periodic sweep catches nodes deleted while no tagger ran. Nodes carry
 //     no finalizer: a tagger that is down or uninstalled never blocks node
 //     deletion, and the tagger needs no write access to Nodes.
+//   - A port tagged ncp/cluster=<another cluster> is never taken over: it
+//     is left as it is and reported (an event on the Node, the errors
+//     metric, a log line). When several Nodes name one server in their
+//     provider IDs, the oldest (then the first by name) owns its ports and
+//     the others are reported, so the tags do not flip between them.
 //   - Every resync period the cache is re-read and every node reconciled,
 //     which restores tags someone changed behind our back.
 package tagger
@@ -27,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/record"
@@ -51,7 +57,7 @@ const maxWriteAttempts = 5
 // Reconciler tags the ports of one node per call.
 type Reconciler struct {
 	Client    client.Client
-	OpenStack *openstack.Client
+	OpenStack openstack.API
 	Ports     nsx.Ports
 	Cluster   string
 	// NetworkID is the pod network; Scope its NSX switch or segment.
@@ -61,6 +67,47 @@ type Reconciler struct {
 	Metrics   *Metrics
 
 	cache *portCache
+}
+
+// ReconcilerOptions are the settings of NewReconciler besides its clients.
+type ReconcilerOptions struct {
+	// Cluster is the value of the ncp/cluster tag.
+	Cluster string
+	// NetworkID is the pod network; Scope its NSX switch or segment.
+	NetworkID, Scope string
+	// Recorder tells on Nodes [events are dropped].
+	Recorder record.EventRecorder
+	// Metrics [new collectors, registered nowhere].
+	Metrics *Metrics
+}
+
+// NewReconciler returns a Reconciler with an empty port cache. c must
+// index Nodes by ServerIDField (IndexServerID); the port cache is filled
+// by the first resync (Sweep).
+func NewReconciler(c client.Client, os openstack.API, ports nsx.Ports, o ReconcilerOptions) *Reconciler {
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	if o.Recorder == nil {
+		o.Recorder = &record.FakeRecorder{}
+	}
+	return &Reconciler{Client: c, OpenStack: os, Ports: ports, Cluster: o.Cluster, NetworkID: o.NetworkID, Scope: o.Scope,
+		Recorder: o.Recorder, Metrics: o.Metrics, cache: newPortCache()}
+}
+
+// ServerIDField indexes Nodes by the server id of their provider ID.
+const ServerIDField = "epks.spec.providerID.serverID"
+
+// IndexServerID is the client.IndexerFunc of ServerIDField.
+func IndexServerID(obj client.Object) []string {
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return nil
+	}
+	if id, ok := ServerID(n.Spec.ProviderID); ok {
+		return []string{id}
+	}
+	return nil
 }
 
 // ServerID parses a node's provider ID: openstack:///<id> or
@@ -101,6 +148,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.Recorder.Eventf(&node, corev1.EventTypeWarning, "ServerNotFound", "Cannot find the server of this node to tag its NSX port: %v", err)
 		return ctrl.Result{RequeueAfter: time.Minute}, nil
 	}
+	winner, err := r.claimant(ctx, &node, serverID)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if winner != node.Name {
+		// Two Nodes name one server: one of them, always the same, owns
+		// the port; tagging both would flip the tag at every resync.
+		r.Metrics.Errors.WithLabelValues("duplicate_provider_id").Inc()
+		logger.Info("another node has this node's server; leaving the server's NSX port to it", "server", serverID, "owner", winner)
+		r.Recorder.Eventf(&node, corev1.EventTypeWarning, "DuplicateProviderID",
+			"Node %s has the same server %s; its NSX port is tagged for %s (the oldest node, then the first name), not for this node", winner, serverID, winner)
+		return ctrl.Result{}, nil
+	}
 	portIDs, err := r.podPorts(ctx, serverID)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -123,9 +183,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			r.Recorder.Eventf(&node, corev1.EventTypeWarning, "NSXPortNotFound", "Neutron port %s has no NSX port", id)
 			return ctrl.Result{RequeueAfter: time.Minute}, nil
 		}
+		foreign := ""
 		changed, err := r.write(ctx, *port, func(tags []nsx.Tag) ([]nsx.Tag, bool) {
+			if foreign = r.otherCluster(tags); foreign != "" {
+				return tags, false
+			}
 			return nsx.SetScopes(tags, want, ScopeNodeName, ScopeCluster)
 		})
+		if err == nil && foreign != "" {
+			// Never take over another cluster's port: a wrong provider ID or
+			// a server moved between clusters must not steal its network.
+			r.Metrics.Errors.WithLabelValues("port_of_another_cluster").Inc()
+			logger.Info("leaving an NSX port tagged for another cluster", "port", port.ID, "cluster", foreign, "server", serverID)
+			r.Recorder.Eventf(&node, corev1.EventTypeWarning, "PortOfAnotherCluster",
+				"NSX port %s of server %s is tagged %s=%s, not %s: it is left as it is; untag it if this cluster should own it",
+				port.ID, serverID, ScopeCluster, foreign, r.Cluster)
+			continue
+		}
 		if err != nil {
 			r.Metrics.Errors.WithLabelValues("tagging_failed").Inc()
 			r.Recorder.Eventf(&node, corev1.EventTypeWarning, "TaggingFailed", "Tagging NSX port %s failed: %v", port.ID, err)
@@ -152,6 +226,38 @@ func (r *Reconciler) serverOf(ctx context.Context, node *corev1.Node) (string, e
 		return "", fmt.Errorf("provider ID %q is not openstack://[region]/<server id>", node.Spec.ProviderID)
 	}
 	return r.OpenStack.ServerIDByName(ctx, node.Name)
+}
+
+// otherCluster returns the value of an ncp/cluster tag of another cluster,
+// or "".
+func (r *Reconciler) otherCluster(tags []nsx.Tag) string {
+	for _, t := range tags {
+		if t.Scope == ScopeCluster && t.Tag != "" && t.Tag != r.Cluster {
+			return t.Tag
+		}
+	}
+	return ""
+}
+
+// claimant returns the node that owns a server's ports among the nodes
+// whose provider ID names it and node: the oldest, then the first name.
+func (r *Reconciler) claimant(ctx context.Context, node *corev1.Node, serverID string) (string, error) {
+	var nodes corev1.NodeList
+	if err := r.Client.List(ctx, &nodes, client.MatchingFields{ServerIDField: serverID}, client.UnsafeDisableDeepCopy); err != nil {
+		return "", fmt.Errorf("listing the nodes of server %s: %w", serverID, err)
+	}
+	winner := node
+	for i := range nodes.Items {
+		n := &nodes.Items[i]
+		if n.DeletionTimestamp != nil {
+			continue
+		}
+		if n.CreationTimestamp.Before(&winner.CreationTimestamp) ||
+			(n.CreationTimestamp.Equal(&winner.CreationTimestamp) && n.Name < winner.Name) {
+			winner = n
+		}
+	}
+	return winner.Name, nil
 }
 
 // podPorts returns a server's Neutron ports on the pod network: from the
@@ -221,11 +327,11 @@ func (r *Reconciler) write(ctx context.Context, port nsx.Port, edit func([]nsx.T
 func (r *Reconciler) untagNode(ctx context.Context, name string) error {
 	var errs []error
 	for _, p := range r.cache.tagged(ScopeNodeName, name) {
-		if v, _ := nsx.Value(p.Tags, ScopeCluster); v != r.Cluster {
+		if v, _ := nsx.Value(p.Tags, ScopeCluster); v != r.Cluster || r.otherCluster(p.Tags) != "" {
 			continue // another cluster's port
 		}
 		changed, err := r.write(ctx, p, func(tags []nsx.Tag) ([]nsx.Tag, bool) {
-			if v, _ := nsx.Value(tags, ScopeNodeName); v != name {
+			if v, _ := nsx.Value(tags, ScopeNodeName); v != name || r.otherCluster(tags) != "" {
 				return tags, false // re-tagged meanwhile
 			}
 			return nsx.RemoveScopes(tags, ScopeNodeName, ScopeCluster)

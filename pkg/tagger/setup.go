@@ -6,12 +6,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/epks/epks/pkg/nsx"
@@ -60,11 +63,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err != nil {
 		return fmt.Errorf("finding the pod network's NSX %s: %w", map[string]string{nsx.ManagerMode: "logical switch", nsx.PolicyMode: "segment"}[cfg.NSX.APIMode], err)
 	}
-	r := &Reconciler{
-		Client: mgr.GetClient(), OpenStack: osClient, Ports: ports, Cluster: cfg.ClusterName,
-		NetworkID: networkID, Scope: scope, Recorder: mgr.GetEventRecorderFor("epks-port-tagger"),
-		Metrics: m, cache: newPortCache(),
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Node{}, ServerIDField, IndexServerID); err != nil {
+		return fmt.Errorf("indexing nodes by server: %w", err)
 	}
+	r := NewReconciler(mgr.GetClient(), osClient, ports, ReconcilerOptions{
+		Cluster: cfg.ClusterName, NetworkID: networkID, Scope: scope,
+		Recorder: mgr.GetEventRecorderFor("epks-port-tagger"), Metrics: m, //nolint:staticcheck // the events.k8s.io recorder needs more RBAC for the same events
+	})
 	events := make(chan event.GenericEvent, 1024)
 	if err := mgr.Add(&resync{r: r, period: cfg.ResyncPeriod.Duration, events: events}); err != nil {
 		return err
@@ -77,8 +82,37 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Named("node-ports").
 		For(&corev1.Node{}, builder.WithPredicates(relevantNodeChanges)).
 		WatchesRawSource(source.Channel(events, &handler.EnqueueRequestForObject{})).
+		// A deleted node may leave its server to another node that names it.
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.sameServer), builder.WithPredicates(deletions)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
+}
+
+// sameServer maps a node to the other nodes whose provider ID names its
+// server.
+func (r *Reconciler) sameServer(ctx context.Context, obj client.Object) []reconcile.Request {
+	id := IndexServerID(obj)
+	if len(id) != 1 {
+		return nil
+	}
+	var nodes corev1.NodeList
+	if err := r.Client.List(ctx, &nodes, client.MatchingFields{ServerIDField: id[0]}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range nodes.Items {
+		if nodes.Items[i].Name != obj.GetName() {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: nodes.Items[i].Name}})
+		}
+	}
+	return out
+}
+
+// deletions keeps only delete events.
+var deletions = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	UpdateFunc:  func(event.UpdateEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
 // SlimNode is a cache transform that keeps of a Node only what the tagger
@@ -92,7 +126,7 @@ func SlimNode(obj any) (any, error) {
 	return &corev1.Node{
 		TypeMeta: n.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{
-			Name: n.Name, UID: n.UID, ResourceVersion: n.ResourceVersion,
+			Name: n.Name, UID: n.UID, ResourceVersion: n.ResourceVersion, CreationTimestamp: n.CreationTimestamp,
 			DeletionTimestamp: n.DeletionTimestamp, Finalizers: n.Finalizers,
 		},
 		Spec: corev1.NodeSpec{ProviderID: n.Spec.ProviderID},

@@ -18,16 +18,17 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/epks/epks/pkg/cloudconf"
-	"github.com/epks/epks/test/localcluster"
-	"github.com/epks/epks/test/localcluster/clustertest"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/fault"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/localcluster"
+	"github.com/epks/epks/test/localcluster/clustertest"
 )
 
 // env is a local control plane, a simulated cloud with the same node
@@ -38,10 +39,6 @@ type env struct {
 	sim     *sim.Server
 	dir     string
 	bin     string
-}
-
-func newEnv(t *testing.T, api string) *env {
-	return newEnvWith(t, api, localcluster.Options{}, nil, "3s", 80, 10)
 }
 
 // newEnvWith starts the environment with a cluster, a seed, a resync period
@@ -64,7 +61,19 @@ func newEnvWith(t testing.TB, api string, clusterOpts localcluster.Options, seed
 	must(t, os.WriteFile(filepath.Join(creds, "username"), []byte(user), 0o600))
 	must(t, os.WriteFile(filepath.Join(creds, "password"), []byte(password), 0o600))
 	must(t, os.WriteFile(filepath.Join(creds, "ca.crt"), s.CACertPEM(), 0o600))
-	must(t, os.WriteFile(filepath.Join(e.dir, "config.yaml"), []byte(fmt.Sprintf(`clusterName: k8scluster
+	e.writeConfig(api, resync, rateLimit, concurrency)
+	conf := cloudconf.Config{Global: cloudconf.Global{AuthURL: s.URL(sim.Keystone), Username: "admin", Password: "viosim-password",
+		UserDomainID: "default", TenantID: s.Seeded.Project.ID, TenantDomainID: "default", Region: "RegionOne",
+		CAFile: filepath.Join(creds, "ca.crt")}}
+	must(t, os.WriteFile(filepath.Join(e.dir, "cloud.conf"), []byte(conf.Render()), 0o600))
+	e.bin = buildTagger(t)
+	return e
+}
+
+// writeConfig writes the tagger's configuration file.
+func (e *env) writeConfig(api, resync string, rateLimit float64, concurrency int) {
+	e.t.Helper()
+	must(e.t, os.WriteFile(filepath.Join(e.dir, "config.yaml"), []byte(fmt.Sprintf(`clusterName: k8scluster
 nsx:
   managers: [%q]
   apiMode: %s
@@ -73,13 +82,7 @@ nsx:
   maxConcurrency: %d
 podNetwork: k8scluster-pod
 resyncPeriod: %s
-`, s.NSXAddress(), api, creds, rateLimit, concurrency, resync)), 0o600))
-	conf := cloudconf.Config{Global: cloudconf.Global{AuthURL: s.URL(sim.Keystone), Username: "admin", Password: "viosim-password",
-		UserDomainID: "default", TenantID: s.Seeded.Project.ID, TenantDomainID: "default", Region: "RegionOne",
-		CAFile: filepath.Join(creds, "ca.crt")}}
-	must(t, os.WriteFile(filepath.Join(e.dir, "cloud.conf"), []byte(conf.Render()), 0o600))
-	e.bin = buildTagger(t)
-	return e
+`, e.sim.NSXAddress(), api, filepath.Join(e.dir, "nsx"), rateLimit, concurrency, resync)), 0o600))
 }
 
 func must(t testing.TB, err error) {
@@ -121,6 +124,8 @@ type tagger struct {
 	cmd     *exec.Cmd
 	log     *syncBuffer
 	metrics string
+	health  string
+	pprof   string
 	done    chan struct{}
 }
 
@@ -153,19 +158,19 @@ func freePort(t testing.TB) string {
 
 // startTagger runs the tagger binary as the chart runs it, with short
 // leader election times.
-func (e *env) startTagger() *tagger {
+func (e *env) startTagger(identity string) *tagger {
 	t := e.t
-	metrics := freePort(t)
-	cmd := exec.Command(e.bin,
+	metrics, health, pprof := freePort(t), freePort(t), freePort(t)
+	cmd := exec.Command(e.bin, "--leader-election-identity", identity,
 		"--kubeconfig", e.cluster.Kubeconfig(), "--config", filepath.Join(e.dir, "config.yaml"),
 		"--cloud-config", filepath.Join(e.dir, "cloud.conf"), "--leader-election-namespace", "kube-system",
 		"--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "2s", "--leader-elect-retry-period", "500ms",
-		"--metrics-bind-address", metrics, "--health-probe-bind-address", freePort(t))
+		"--metrics-bind-address", metrics, "--health-probe-bind-address", health, "--pprof-bind-address", pprof)
 	log := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	must(t, cmd.Start())
-	tg := &tagger{cmd: cmd, log: log, metrics: metrics, done: make(chan struct{})}
+	tg := &tagger{cmd: cmd, log: log, metrics: metrics, health: health, pprof: pprof, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(tg.done) }()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -197,8 +202,20 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-func (tg *tagger) leads() bool {
-	return strings.Contains(strings.ToLower(tg.log.String()), "successfully acquired lease")
+// ready reports whether the tagger answers /readyz.
+func (tg *tagger) ready() bool {
+	resp, err := http.Get("http://" + tg.health + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// stop ends the tagger by its process group and waits for it.
+func (tg *tagger) stop() {
+	_ = syscall.Kill(-tg.cmd.Process.Pid, syscall.SIGTERM)
+	<-tg.done
 }
 
 // podPort returns the NSX port info of a server's pod NIC.
@@ -279,10 +296,21 @@ func (e *env) deleteNode(name string) {
 	}
 }
 
-func TestTaggerManagerAPI(t *testing.T) {
-	e := newEnv(t, "manager")
-	api := model.ManagerAPI
-	first := e.startTagger()
+// TestTagger runs the tagger's whole list in both NSX API modes.
+func TestTagger(t *testing.T) {
+	for _, m := range []struct {
+		mode string
+		api  model.PortAPI
+	}{{"manager", model.ManagerAPI}, {"policy", model.PolicyAPI}} {
+		t.Run(m.mode, func(t *testing.T) { testTagger(t, m.mode, m.api) })
+	}
+}
+
+func testTagger(t *testing.T, mode string, api model.PortAPI) {
+	// No periodic resync during the first part: a deleted node's port is
+	// untagged by the delete handler alone.
+	e := newEnvWith(t, mode, localcluster.Options{}, nil, "10m", 80, 10)
+	first := e.startTagger("tagger-a")
 	nodes := []string{"k8scluster-master-0", "k8scluster-minion-0", "k8scluster-minion-1"}
 
 	t.Run("existing nodes are tagged, nothing else changes", func(t *testing.T) {
@@ -296,7 +324,7 @@ func TestTaggerManagerAPI(t *testing.T) {
 		})
 		for _, n := range nodes {
 			p := e.podPort(api, e.server(n).ID)
-			if c, _ := scopes(p.Tags, "os-instance-uuid"); c != 1 {
+			if c, _ := scopes(p.Tags, "os-instance-uuid"); api == model.ManagerAPI && c != 1 {
 				t.Errorf("%s: VIO's tags were not kept: %v", n, p.Tags)
 			}
 			// The management NIC's port is not the pod network's.
@@ -308,25 +336,8 @@ func TestTaggerManagerAPI(t *testing.T) {
 				}
 			}
 		}
-		if !first.leads() {
-			t.Error("the only replica did not lead")
-		}
-	})
-
-	t.Run("unknown fields survive", func(t *testing.T) {
-		id := e.podPort(api, e.server("k8scluster-minion-1").ID).ID
-		body, _ := e.sim.World.GetPort(api, id)
-		body["vendor_field"] = map[string]any{"kept": true}
-		body["tags"] = []any{} // and our tags removed out of band
-		if _, err := e.sim.World.UpdateNSXPort(api, id, body, "someone", true); err != nil {
-			t.Fatal(err)
-		}
-		e.eventually("tags restored within a resync period", 10*time.Second, func() bool {
-			return e.tagged(api, e.server("k8scluster-minion-1").ID, "k8scluster-minion-1", "k8scluster")
-		})
-		after, _ := e.sim.World.GetPort(api, id)
-		if after["vendor_field"] == nil {
-			t.Error("a field the tagger does not know was lost")
+		if h := e.leaseHolder(); h != "tagger-a" {
+			t.Errorf("the Lease holder is %q, want the only replica tagger-a", h)
 		}
 	})
 
@@ -348,26 +359,27 @@ func TestTaggerManagerAPI(t *testing.T) {
 		})
 	})
 
-	t.Run("node deleted", func(t *testing.T) {
+	t.Run("node deleted: the delete handler", func(t *testing.T) {
 		srv := e.server("k8scluster-minion-2")
 		e.deleteNode("k8scluster-renamed")
 		e.eventually("the deleted node's port untagged", 15*time.Second, func() bool { return e.untagged(api, srv.ID) })
 	})
 
+	t.Run("another cluster's port is left and reported", func(t *testing.T) {
+		srv, err := e.sim.AddServer("k8scluster-minion-3", "k8scluster-mgmt", "k8scluster-pod")
+		must(t, err)
+		e.setTags(api, srv.ID, "their-node", "other")
+		e.createNode("k8scluster-minion-3", "openstack:///"+srv.ID)
+		e.eventuallyEvent("k8scluster-minion-3", "PortOfAnotherCluster")
+		if !e.tagged(api, srv.ID, "their-node", "other") {
+			t.Errorf("another cluster's port was retagged: %v", e.podPort(api, srv.ID).Tags)
+		}
+		e.deleteNode("k8scluster-minion-3")
+	})
+
 	t.Run("a node without a server gets an event", func(t *testing.T) {
 		e.createNode("k8scluster-ghost", "")
-		e.eventually("a ServerNotFound event", 15*time.Second, func() bool {
-			evs, err := e.cluster.Client.CoreV1().Events("").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=k8scluster-ghost"})
-			if err != nil {
-				return false
-			}
-			for _, ev := range evs.Items {
-				if ev.Reason == "ServerNotFound" && ev.Type == corev1.EventTypeWarning {
-					return true
-				}
-			}
-			return false
-		})
+		e.eventuallyEvent("k8scluster-ghost", "ServerNotFound")
 		e.deleteNode("k8scluster-ghost")
 	})
 
@@ -387,7 +399,7 @@ func TestTaggerManagerAPI(t *testing.T) {
 		e.sim.NSXManager.RaceWrites(3)
 		defer func() { e.sim.Faults.Clear(); e.sim.NSXManager.SetRevisionRace(0); e.sim.NSXManager.RaceWrites(0) }()
 		var added []string
-		for i := 3; i < 8; i++ {
+		for i := 4; i < 9; i++ {
 			name := fmt.Sprintf("k8scluster-minion-%d", i)
 			srv, err := e.sim.AddServer(name, "k8scluster-mgmt", "k8scluster-pod")
 			must(t, err)
@@ -419,7 +431,8 @@ func TestTaggerManagerAPI(t *testing.T) {
 			t.Error("fewer tagged ports counted than nodes")
 		}
 		for _, want := range []string{
-			`epks_port_tagger_api_requests_total{api="nsx",status="200",verb="PUT"}`, "controller_runtime_reconcile_time_seconds"} {
+			`epks_port_tagger_api_requests_total{api="nsx",status="200",verb="PUT"}`, "controller_runtime_reconcile_time_seconds",
+			`epks_port_tagger_errors_total{reason="port_of_another_cluster"}`} {
 			if !strings.Contains(string(body), want) {
 				t.Errorf("metrics lack %s", want)
 			}
@@ -430,14 +443,50 @@ func TestTaggerManagerAPI(t *testing.T) {
 		}
 	})
 
-	t.Run("leader killed", func(t *testing.T) {
-		second := e.startTagger()
-		time.Sleep(2 * time.Second)
-		if second.leads() {
-			t.Fatal("two leaders")
+	// Nodes deleted while no tagger ran: the next tagger's first sweep.
+	var second *tagger
+	t.Run("start-up sweep", func(t *testing.T) {
+		first.stop()
+		srv := e.server("k8scluster-minion-4")
+		e.deleteNode("k8scluster-minion-4")
+		e.writeConfig(mode, "3s", 80, 10)
+		second = e.startTagger("tagger-b")
+		e.eventually("the port of a node deleted while no tagger ran untagged", 30*time.Second, func() bool { return e.untagged(api, srv.ID) })
+	})
+
+	t.Run("tags changed behind its back are restored by the periodic resync; unknown fields survive", func(t *testing.T) {
+		id := e.podPort(api, e.server("k8scluster-minion-1").ID).ID
+		body, _ := e.sim.World.GetPort(api, id)
+		body["vendor_field"] = map[string]any{"kept": true}
+		body["tags"] = []any{} // and our tags removed out of band
+		if _, err := e.sim.World.UpdateNSXPort(api, id, body, "someone", true); err != nil {
+			t.Fatal(err)
 		}
-		_ = syscall.Kill(-first.cmd.Process.Pid, syscall.SIGKILL)
-		e.eventually("the standby takes over", 20*time.Second, second.leads)
+		e.eventually("tags restored within a resync period", 15*time.Second, func() bool {
+			return e.tagged(api, e.server("k8scluster-minion-1").ID, "k8scluster-minion-1", "k8scluster")
+		})
+		after, _ := e.sim.World.GetPort(api, id)
+		if after["vendor_field"] == nil {
+			t.Error("a field the tagger does not know was lost")
+		}
+	})
+
+	t.Run("leader killed", func(t *testing.T) {
+		e.eventually("tagger-b holds the Lease", 20*time.Second, func() bool { return e.leaseHolder() == "tagger-b" })
+		third := e.startTagger("tagger-c")
+		// tagger-c serves (its manager, and so its election, started);
+		// tagger-b renews the Lease after that.
+		e.eventually("tagger-c serves", 20*time.Second, third.ready)
+		serving := time.Now()
+		e.eventually("tagger-b renews the Lease while tagger-c runs", 20*time.Second, func() bool {
+			l := e.lease()
+			return l != nil && l.Spec.RenewTime != nil && l.Spec.RenewTime.After(serving.Add(time.Second))
+		})
+		if h := e.leaseHolder(); h != "tagger-b" {
+			t.Fatalf("the Lease holder is %q while the leader runs, want tagger-b", h)
+		}
+		_ = syscall.Kill(-second.cmd.Process.Pid, syscall.SIGKILL)
+		e.eventually("the standby takes the Lease over", 30*time.Second, func() bool { return e.leaseHolder() == "tagger-c" })
 		srv, err := e.sim.AddServer("k8scluster-minion-9", "k8scluster-mgmt", "k8scluster-pod")
 		must(t, err)
 		e.createNode("k8scluster-minion-9", "")
@@ -447,14 +496,55 @@ func TestTaggerManagerAPI(t *testing.T) {
 	})
 }
 
-func TestTaggerPolicyAPI(t *testing.T) {
-	e := newEnv(t, "policy")
-	e.startTagger()
-	for _, n := range []string{"k8scluster-master-0", "k8scluster-minion-0", "k8scluster-minion-1"} {
-		e.eventually(n+" tagged through the Policy API", 30*time.Second, func() bool {
-			return e.tagged(model.PolicyAPI, e.server(n).ID, n, "k8scluster")
-		})
+// lease returns the tagger's leader election Lease, or nil.
+func (e *env) lease() *coordinationv1.Lease {
+	l, err := e.cluster.Client.CoordinationV1().Leases("kube-system").Get(context.Background(), "epks-port-tagger", metav1.GetOptions{})
+	if err != nil {
+		return nil
 	}
+	return l
+}
+
+// leaseHolder returns the holder identity of the Lease, "" when none.
+func (e *env) leaseHolder() string {
+	if l := e.lease(); l != nil && l.Spec.HolderIdentity != nil {
+		return *l.Spec.HolderIdentity
+	}
+	return ""
+}
+
+// setTags sets our two tags on a server's pod port out of band.
+func (e *env) setTags(api model.PortAPI, serverID, node, cluster string) {
+	e.t.Helper()
+	id := e.podPort(api, serverID).ID
+	body, err := e.sim.World.GetPort(api, id)
+	must(e.t, err)
+	tags := []any{map[string]any{"scope": "ncp/node_name", "tag": node}, map[string]any{"scope": "ncp/cluster", "tag": cluster}}
+	for _, t := range model.TagsOf(body) {
+		if t.Scope != "ncp/node_name" && t.Scope != "ncp/cluster" {
+			tags = append(tags, map[string]any{"scope": t.Scope, "tag": t.Tag})
+		}
+	}
+	body["tags"] = tags
+	_, err = e.sim.World.UpdateNSXPort(api, id, body, "someone", true)
+	must(e.t, err)
+}
+
+// eventuallyEvent waits for a Warning event of a reason on a node.
+func (e *env) eventuallyEvent(node, reason string) {
+	e.t.Helper()
+	e.eventually("a "+reason+" event on "+node, 15*time.Second, func() bool {
+		evs, err := e.cluster.Client.CoreV1().Events("").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + node})
+		if err != nil {
+			return false
+		}
+		for _, ev := range evs.Items {
+			if ev.Reason == reason && ev.Type == corev1.EventTypeWarning {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func TestTaggerBadConfig(t *testing.T) {

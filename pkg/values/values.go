@@ -153,7 +153,7 @@ func openstack(p *params.Params, ca []byte) map[string]any {
 func nsx(p *params.Params) map[string]any {
 	n := map[string]any{
 		"managers":          toAny(p.NSXAPIManagers),
-		"apiMode":           p.NSXAPIMode,
+		"apiMode":           p.EffectiveNSXAPIMode(),
 		"insecure":          p.NSXInsecure,
 		"caBundle":          string(p.NSXCA),
 		"tier0Router":       p.Tier0Router,

@@ -60,7 +60,7 @@ func TestFor(t *testing.T) {
 				"openstack.authURL": "https://192.0.2.10:5000/v3", "openstack.region": "nova",
 				"openstack.username": "admin", "openstack.password": "os-pw", "openstack.projectID": "tenant",
 				"openstack.userDomainID": "dom", "openstack.projectDomainID": "dom", "openstack.caBundle": "",
-				"nsx.username": "admin", "nsx.password": "nsx-pw", "nsx.apiMode": "manager", "nsx.tier0Router": "t0",
+				"nsx.username": "admin", "nsx.password": "nsx-pw", "nsx.apiMode": "policy", "nsx.tier0Router": "t0",
 				"nsx.overlayTZ": "tz", "loadBalancer.provider": "nsx", "nsxNodeAgent.mtu": 1500,
 				"nsxNodeAgent.ovsUplinkPort": "ens224", "nsxNodeAgent.ovsInContainer": false,
 				"cinderCSI.storageClass.name":        "cinder",

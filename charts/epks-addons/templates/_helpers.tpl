@@ -124,3 +124,32 @@ the schema refuses them.
 {{- define "epks-addons.checksum" -}}
 checksum/{{ .name }}: {{ include (print .root.Template.BasePath "/" .file) .root | sha256sum }}
 {{- end -}}
+
+{{/*
+The NSX API NCP and the port tagger use: nsx.apiMode when set, else the one
+the NCP version (the major of ncp.image.tag, else of a version path element
+of its repository) needs; pkg/params decides the same way. NCP 4.x forces
+policy_nsxapi = True, so manager is refused with it; older NCP keeps manager.
+*/}}
+{{- define "epks-addons.nsxAPIMode" -}}
+{{- $mode := .Values.nsx.apiMode -}}
+{{- $tag := toString .Values.ncp.image.tag -}}
+{{- $major := -1 -}}
+{{- if regexMatch "^v?[0-9]+([.].*)?$" $tag -}}
+{{- $major = regexFind "^[0-9]+" (trimPrefix "v" $tag) | atoi -}}
+{{- else -}}
+{{- /* a version as a path element, as the seed's 2.4.1.13515827/nsx-ncp-ubuntu:latest */ -}}
+{{- range splitList "/" (toString .Values.ncp.image.repository) -}}
+{{- if and (lt $major 0) (regexMatch "^v?[0-9]+[.]" .) -}}
+{{- $major = regexFind "^[0-9]+" (trimPrefix "v" .) | atoi -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and (not $mode) (lt $major 0) -}}
+{{- fail (printf "nsx.apiMode: set it to manager or policy; the NCP image tag %q names no NCP version to choose by (NCP 4.x needs policy)" $tag) -}}
+{{- end -}}
+{{- if and (eq $mode "manager") (ge $major 4) -}}
+{{- fail (printf "nsx.apiMode: manager cannot be used with NCP %s: NCP 4.x uses the Policy API only (policy_nsxapi = True); use policy or an older NCP" $tag) -}}
+{{- end -}}
+{{- if $mode -}}{{ $mode }}{{- else if ge $major 4 -}}policy{{- else -}}manager{{- end -}}
+{{- end -}}

@@ -9,11 +9,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,9 +35,11 @@ type flags struct {
 	config, cloudConfig, kubeconfig string
 	leaderElect                     bool
 	leaderNamespace, leaderID       string
+	leaderIdentity                  string
 	leaseDuration, renewDeadline    time.Duration
 	retryPeriod                     time.Duration
 	metricsAddress, probeAddress    string
+	pprofAddress                    string
 	version                         bool
 }
 
@@ -49,11 +55,13 @@ func Main(ctx context.Context, args []string, errOut io.Writer) int {
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader, so that one of several replicas tags at a time")
 	fs.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease [the pod's namespace]")
 	fs.StringVar(&f.leaderID, "leader-election-id", "epks-port-tagger", "name of the leader election Lease")
+	fs.StringVar(&f.leaderIdentity, "leader-election-identity", "", "holder identity written in the Lease, unique per replica (the chart: the pod name) [<hostname>_<random>]")
 	fs.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's lease lasts without renewal")
 	fs.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader tries to renew before giving up")
 	fs.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often candidates try to become leader")
-	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables)")
-	fs.StringVar(&f.probeAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":10271", "address of the Prometheus metrics endpoint (0 disables); on the node's network in the chart")
+	fs.StringVar(&f.probeAddress, "health-probe-bind-address", ":10272", "address of /healthz and /readyz")
+	fs.StringVar(&f.pprofAddress, "pprof-bind-address", "", "address of Go's /debug/pprof profiles; empty: off")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
@@ -98,22 +106,51 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	return clientcmd.BuildConfigFromFlags("", kubeconfig)
 }
 
+// leaseLock is controller-runtime's Lease lock with an identity of ours:
+// the Lease then names the replica that leads.
+func leaseLock(rc *rest.Config, f flags) (resourcelock.Interface, error) {
+	ns := f.leaderNamespace
+	if ns == "" {
+		data, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+		if err != nil {
+			return nil, fmt.Errorf("--leader-election-namespace is not set and the pod's namespace is unknown: %w", err)
+		}
+		ns = strings.TrimSpace(string(data))
+	}
+	lc := rest.AddUserAgent(rest.CopyConfig(rc), "leader-election")
+	// One hung request must not outlast the renew deadline.
+	lc.Timeout = max(f.renewDeadline/2, time.Second)
+	cs, err := kubernetes.NewForConfig(lc)
+	if err != nil {
+		return nil, err
+	}
+	return resourcelock.New(resourcelock.LeasesResourceLock, ns, f.leaderID, cs.CoreV1(), cs.CoordinationV1(),
+		resourcelock.ResourceLockConfig{Identity: f.leaderIdentity})
+}
+
 func run(ctx context.Context, f flags, cfg *tagger.Config) error {
 	rc, err := restConfig(f.kubeconfig)
 	if err != nil {
 		return fmt.Errorf("Kubernetes client configuration: %w", err)
 	}
 	rc.UserAgent = "epks-port-tagger/" + Version
+	var lock resourcelock.Interface
+	if f.leaderElect && f.leaderIdentity != "" {
+		if lock, err = leaseLock(rc, f); err != nil {
+			return err
+		}
+	}
 	mgr, err := ctrl.NewManager(rc, ctrl.Options{
-		LeaderElection:                f.leaderElect,
-		LeaderElectionID:              f.leaderID,
-		LeaderElectionNamespace:       f.leaderNamespace,
-		LeaderElectionReleaseOnCancel: true,
-		LeaseDuration:                 &f.leaseDuration,
-		RenewDeadline:                 &f.renewDeadline,
-		RetryPeriod:                   &f.retryPeriod,
-		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddress},
-		HealthProbeBindAddress:        f.probeAddress,
+		LeaderElectionResourceLockInterface: lock,
+		LeaderElection:                      f.leaderElect,
+		LeaderElectionID:                    f.leaderID,
+		LeaderElectionNamespace:             f.leaderNamespace,
+		LeaderElectionReleaseOnCancel:       true,
+		LeaseDuration:                       &f.leaseDuration,
+		RenewDeadline:                       &f.renewDeadline,
+		RetryPeriod:                         &f.retryPeriod,
+		Metrics:                             metricsserver.Options{BindAddress: f.metricsAddress},
+		HealthProbeBindAddress:              f.probeAddress,
 		// Managed fields and node status (images, conditions, addresses)
 		// are large and unused: keep thousands of nodes small.
 		Cache: cache.Options{
