@@ -15,8 +15,8 @@ help: ## List the targets.
 ##@ Main jobs
 
 .PHONY: demo
-demo: tools ## The README's main job: viosim, the local control plane, epks install, the real cloud components, a LoadBalancer, a volume, a snapshot, a restore; then a report (KEEP=1 keeps it all running until Ctrl-C).
-	$(GO) run ./hack/demo --dir _output/demo $(if $(KEEP),--keep)
+demo: tools ## The README's main job: viosim, the local control plane, epks install, the real cloud components, a LoadBalancer, a volume, a snapshot, a restore; then a report (KEEP=1 keeps it all running until Ctrl-C; IP_ACCESS=1 reaches VIO by IP instead of host names).
+	$(GO) run ./hack/demo --dir _output/demo $(if $(KEEP),--keep) $(if $(IP_ACCESS),--ip-access)
 
 .PHONY: test
 test: deps tools verify test-unit test-integration bench-small e2e ## Everything CI runs: checks, unit, integration and e2e tests.
@@ -50,8 +50,9 @@ test-integration: ## Integration tests against the local control plane.
 	$(GO) test -tags integration -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: e2e
-e2e: tools ## The e2e suite on the local testbed (viosim, local control plane, real OCCM, cinder-csi, sidecars, snapshot-controller, port tagger).
+e2e: tools ## The e2e suite on the local testbed (viosim, local control plane, real OCCM, cinder-csi, sidecars, snapshot-controller, port tagger): all of it with VIO's endpoints by host name, then the nodes, LoadBalancer and volume features by IP (E2E_IP_ACCESS=true).
 	KUBECONFIG= $(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/
+	KUBECONFIG= E2E_IP_ACCESS=true $(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/
 
 .PHONY: e2e-cluster
 e2e-cluster: ## The e2e suite against the epks cluster that KUBECONFIG names (NCP serves the LoadBalancers; E2E_IMAGE sets the pods' image).

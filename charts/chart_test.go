@@ -559,3 +559,31 @@ func iniValue(ini, section, key string) string {
 	}
 	return value
 }
+
+// TestHostNetworkPodsUseNodeResolver checks that the pods on the host network
+// resolve names with the node's resolver (dnsPolicy Default). The OCCM, NCP
+// and the node agent run before CoreDNS can (it needs the pod network and
+// initialized nodes): with ClusterFirstWithHostNet nothing outside
+// hostAliases would resolve, and names under cluster.local (the seed's
+// keystone.openstack.svc.cluster.local) would go to CoreDNS once it runs.
+func TestHostNetworkPodsUseNodeResolver(t *testing.T) {
+	seen := map[string]bool{}
+	for _, o := range renderValues(t, fullValues(t), render.Options{}) {
+		if o.GetKind() != "Deployment" && o.GetKind() != "DaemonSet" {
+			continue
+		}
+		spec := typed[appsv1.Deployment](t, o).Spec.Template.Spec
+		if !spec.HostNetwork {
+			continue
+		}
+		seen[o.GetName()] = true
+		if spec.DNSPolicy != corev1.DNSDefault {
+			t.Errorf("%s is on the host network with dnsPolicy %q, want %q (the node's resolver)", o.GetName(), spec.DNSPolicy, corev1.DNSDefault)
+		}
+	}
+	for _, name := range []string{"epks-addons-occm", "epks-addons-ncp", "epks-addons-nsx-node-agent"} {
+		if !seen[name] {
+			t.Errorf("%s is not on the host network", name)
+		}
+	}
+}

@@ -75,6 +75,15 @@ alone, after an upgrade that changed a password or a certificate, restart them t
 
 ## Upgrading from v0.1.0
 
+- The OCCM, NCP, the nsx-node-agent and the cinder CSI node plugin use the node's resolver
+  (` + "`dnsPolicy: Default`" + `), not the cluster DNS: they run before CoreDNS can. Names they need
+  must be in ` + "`hostAliases`" + ` or known to the nodes' DNS.
+- ` + "`openstack.networking.{internalNetworkNames, addressSortOrder}`" + ` write cloud.conf
+  ` + "`[Networking]`" + `: set them (epks does, from ` + "`mgmt_network`" + ` and ` + "`mgmt_net_cidr`" + `) on nodes with a
+  management and a pod NIC, or the pod NIC's address can become the node's.
+- With IP access off, ` + "`hostAliases`" + ` must also name Neutron's host (the OCCM and the port
+  tagger call it) and, with Octavia load balancers, Octavia's and Barbican's, unless the nodes'
+  DNS knows them; ` + "`epks install`" + ` checks this before it applies anything.
 - ` + "`nsxNodeAgent.ovsInContainer`" + ` defaults to false, as ` + "`ovs_in_container`" + ` of the parameters
   always did: OVS runs on the host, as ` + "`epks cloud-init`" + ` prepares the nodes. Set it true to
   keep the nsx-ovs container.

@@ -15,9 +15,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
-	"github.com/epks/epks/test/scenario"
+	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/scenario"
 	"github.com/epks/epks/test/testbed"
 )
 
@@ -98,7 +99,12 @@ func internalIPs(n *corev1.Node) []string {
 func podPort(tb *testbed.Testbed, serverID string) (pod *sim.NSXPortInfo, others []sim.NSXPortInfo) {
 	podNet := tb.Sim.Seeded.Networks[testbed.ClusterName+"-pod"].ID
 	byAttachment := map[string]sim.NSXPortInfo{}
-	for _, p := range tb.Sim.NSXPorts(model.ManagerAPI) {
+	// The ports as the NSX API the tagger uses shows them.
+	api := model.ManagerAPI
+	if tb.Params.EffectiveNSXAPIMode() == params.NSXAPIPolicy {
+		api = model.PolicyAPI
+	}
+	for _, p := range tb.Sim.NSXPorts(api) {
 		byAttachment[p.AttachmentID] = p
 	}
 	for _, np := range tb.Sim.World.PortsOfDevice(serverID) {

@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
-	"github.com/epks/epks/test/scenario"
 	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/test/scenario"
 	"github.com/epks/epks/test/testbed"
 )
 

@@ -32,6 +32,11 @@ var (
 	testenv env.Environment
 	// onTestbed is false when the suite runs against KUBECONFIG's cluster.
 	onTestbed bool
+	// ipAccess (E2E_IP_ACCESS=true) brings the testbed up with VIO's IP
+	// access on: endpoints by IP. Without it viosim serves every endpoint
+	// under a host name that the pods resolve through their hostAliases
+	// and the nodes' name server only.
+	ipAccess = os.Getenv("E2E_IP_ACCESS") == "true"
 )
 
 // bedKey keys the testbed in the suite's context; it is absent on a real
@@ -75,10 +80,10 @@ func startTestbed(ctx context.Context, cfg *envconf.Config) (context.Context, er
 		return ctx, err
 	}
 	start := time.Now()
-	fmt.Fprintf(os.Stderr, "e2e: bringing up the testbed in %s\n", dir)
+	fmt.Fprintf(os.Stderr, "e2e: bringing up the testbed in %s (IP access %v)\n", dir, ipAccess)
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	tb, err := testbed.Start(startCtx, testbed.Options{Dir: dir, Out: os.Stderr})
+	tb, err := testbed.Start(startCtx, testbed.Options{Dir: dir, Out: os.Stderr, IPAccess: ipAccess})
 	if err != nil {
 		return ctx, fmt.Errorf("starting the testbed: %w", err)
 	}

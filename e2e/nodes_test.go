@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
-	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/pkg/tagger"
+	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/test/testbed"
 )
 
@@ -65,6 +65,21 @@ func nodesFeature() types.Feature {
 					if !slices.Contains(novaIPs, ip) {
 						t.Errorf("node %s: InternalIP %s is not one of its server's %v", n.Name, ip, novaIPs)
 					}
+				}
+				// A node has a management and a pod NIC; its address is the
+				// management NIC's only (cloud.conf [Networking]), never the
+				// pod NIC's, an OVS uplink the guest does not configure.
+				mgmtNet := tb.Sim.Seeded.Networks[testbed.ClusterName+"-mgmt"].ID
+				var mgmtIPs []string
+				for _, p := range tb.Sim.World.PortsOfDevice(srv.ID) {
+					for _, ip := range p.FixedIPs {
+						if p.NetworkID == mgmtNet {
+							mgmtIPs = append(mgmtIPs, ip.IPAddress)
+						}
+					}
+				}
+				if got := internalIPs(&n); len(mgmtIPs) != 1 || !slices.Equal(got, mgmtIPs) {
+					t.Errorf("node %s: InternalIPs %v, want exactly its management IP %v", n.Name, got, mgmtIPs)
 				}
 				if got := n.Labels[corev1.LabelTopologyZone]; got != srv.AvailabilityZone {
 					t.Errorf("node %s: zone %q, server's %q", n.Name, got, srv.AvailabilityZone)

@@ -28,12 +28,13 @@ import (
 func main() {
 	dir := flag.String("dir", "_output/demo", "directory of the demo's files (cluster, viosim, component logs)")
 	keep := flag.Bool("keep", false, "keep everything running after the report, until Ctrl-C")
+	ipAccess := flag.Bool("ip-access", false, "VIO's IP access on: endpoints by IP (default: by host names, resolved through hostAliases and the nodes' name server)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	abs, err := filepath.Abs(*dir)
 	if err == nil {
-		err = demo.Run(ctx, demo.Options{Dir: abs, Keep: *keep, Out: os.Stdout})
+		err = demo.Run(ctx, demo.Options{Dir: abs, Keep: *keep, IPAccess: *ipAccess, Out: os.Stdout})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)

@@ -26,6 +26,7 @@ type Config struct {
 	LoadBalancer LoadBalancer
 	BlockStorage BlockStorage
 	Metadata     Metadata
+	Networking   Networking
 }
 
 // Global is the [Global] section: how to authenticate to Keystone.
@@ -63,6 +64,17 @@ type Metadata struct {
 	SearchOrder string
 }
 
+// Networking is the [Networking] section of the OCCM: which addresses of a
+// server are the node's. It is written only when a key is set.
+type Networking struct {
+	// InternalNetworkNames are the networks whose addresses are the node's
+	// InternalIPs (internal-network-name, repeated); empty: every network's.
+	InternalNetworkNames []string
+	// AddressSortOrder lists CIDRs, separated by commas, whose addresses
+	// come first (address-sort-order).
+	AddressSortOrder string
+}
+
 // Defaults of the chart's values that cloud.conf depends on.
 const (
 	DefaultLBProvider  = "amphora"
@@ -94,6 +106,12 @@ func FromParams(p *params.Params, hasCA bool, octaviaFloatingNetworkID, octaviaS
 	}
 	if hasCA {
 		c.Global.CAFile = CAFile
+	}
+	if p.MgmtNetwork != "" {
+		c.Networking.InternalNetworkNames = []string{p.MgmtNetwork}
+	}
+	if p.MgmtNetCIDR.IsValid() {
+		c.Networking.AddressSortOrder = p.MgmtNetCIDR.String()
 	}
 	if p.LoadBalancerProvider == params.LBProviderOctavia {
 		c.LoadBalancer = LoadBalancer{
@@ -150,6 +168,16 @@ func (c Config) Render() string {
 
 	b.WriteString("\n[Metadata]\n")
 	kv("search-order", c.Metadata.SearchOrder)
+
+	if n := c.Networking; len(n.InternalNetworkNames) > 0 || n.AddressSortOrder != "" {
+		b.WriteString("\n[Networking]\n")
+		for _, name := range n.InternalNetworkNames {
+			kv("internal-network-name", name)
+		}
+		if n.AddressSortOrder != "" {
+			kv("address-sort-order", n.AddressSortOrder)
+		}
+	}
 	return b.String()
 }
 

@@ -171,6 +171,20 @@ func TestVariants(t *testing.T) {
 				t.Errorf("load balancer: %+v", lb)
 			}
 		}},
+		{"nodes' addresses on the management network", func(m map[string]any) {
+			m["mgmt_network"] = `k8s "mgmt" #1; net`
+			m["mgmt_net_cidr"] = "10.10.0.0/24"
+		}, nil, func(t *testing.T, o occm.Config, _ csi.Config) {
+			n := o.Networking
+			if !reflect.DeepEqual(n.InternalNetworkName, []string{`k8s "mgmt" #1; net`}) || n.AddressSortOrder != "10.10.0.0/24" {
+				t.Errorf("networking: %+v", n)
+			}
+		}},
+		{"no management network, no [Networking]", func(map[string]any) {}, nil, func(t *testing.T, o occm.Config, _ csi.Config) {
+			if n := o.Networking; len(n.InternalNetworkName) > 0 || n.AddressSortOrder != "" {
+				t.Errorf("networking without mgmt_network and mgmt_net_cidr: %+v", n)
+			}
+		}},
 		{"application credential, CA, insecure", func(m map[string]any) {
 			delete(m, "os_username")
 			delete(m, "os_password")

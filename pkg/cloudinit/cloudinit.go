@@ -255,6 +255,10 @@ func NodeEnv(p *params.Params, o Options) string {
 	if p.OVSInContainer {
 		ovs = "container"
 	}
+	mgmtCIDR := ""
+	if p.MgmtNetCIDR.IsValid() {
+		mgmtCIDR = p.MgmtNetCIDR.String()
+	}
 	vars := []struct{ name, value, doc string }{
 		{"EPKS_ROLE", string(o.Role), "control-plane, control-plane-join or worker"},
 		{"EPKS_OS", string(o.OS), ""},
@@ -268,6 +272,7 @@ func NodeEnv(p *params.Params, o Options) string {
 		{"EPKS_POD_INTERFACE", p.PodInterface, "pod NIC by name, unless EPKS_POD_MACS is set"},
 		{"EPKS_POD_MACS", strings.Join(p.PodInterfaceMACs, " "), "pod NIC by MAC"},
 		{"EPKS_MTU", strconv.Itoa(p.MTU), ""},
+		{"EPKS_MGMT_NET_CIDR", mgmtCIDR, "mgmt_net_cidr: the kubelet's node IP is this node's address in it"},
 		{"EPKS_IMAGE", EPKSImage(p), "the image epks install runs from"},
 		{"EPKS_RELEASE", ReleaseName, ""},
 		{"EPKS_NAMESPACE", p.Namespace, ""},

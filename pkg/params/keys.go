@@ -97,6 +97,26 @@ var keys = []key{
 	{name: "cinder_hostname", seed: true, field: func(p *Params) any { return &p.CinderHostnames },
 		doc: "Alias of `cinder_hostnames`."},
 
+	{name: "neutron_ip", field: func(p *Params) any { return &p.NeutronIP }, def: "`keystone_ip`",
+		doc: "IP address of the Neutron endpoint, which the OCCM and the port tagger call (VIO serves every endpoint on one address)."},
+	{name: "neutron_hostnames", field: func(p *Params) any { return &p.NeutronHostnames },
+		doc: "Host name(s) of the Neutron endpoint in Keystone's catalog, when the pods cannot resolve them with the nodes' resolver; separated by spaces (alias: `neutron_hostname`)."},
+	{name: "neutron_hostname", field: func(p *Params) any { return &p.NeutronHostnames },
+		doc: "Alias of `neutron_hostnames`."},
+	{name: "octavia_ip", field: func(p *Params) any { return &p.OctaviaIP }, def: "`keystone_ip`",
+		doc: "IP address of the Octavia endpoint, which the OCCM calls with `load_balancer_provider: octavia`."},
+	{name: "octavia_hostnames", field: func(p *Params) any { return &p.OctaviaHostnames },
+		doc: "Host name(s) of the Octavia endpoint in Keystone's catalog, when the nodes' resolver does not know them; separated by spaces (alias: `octavia_hostname`)."},
+	{name: "octavia_hostname", field: func(p *Params) any { return &p.OctaviaHostnames },
+		doc: "Alias of `octavia_hostnames`."},
+	{name: "barbican_ip", field: func(p *Params) any { return &p.BarbicanIP }, def: "`keystone_ip`",
+		doc: "IP address of the Barbican endpoint, which the OCCM calls for TLS listeners of Octavia load balancers."},
+	{name: "barbican_hostnames", field: func(p *Params) any { return &p.BarbicanHostnames },
+		doc: "Host name(s) of the Barbican endpoint in Keystone's catalog, when the nodes' resolver does not know them; separated by spaces (alias: `barbican_hostname`)."},
+	{name: "barbican_hostname", field: func(p *Params) any { return &p.BarbicanHostnames },
+		doc: "Alias of `barbican_hostnames`."},
+	{name: "mgmt_network", field: func(p *Params) any { return &p.MgmtNetwork },
+		doc: "Name of the Neutron network of the nodes' management NICs: the OCCM reports only its addresses as the nodes' InternalIPs (`[Networking] internal-network-name`), not the pod NIC's."},
 	{name: "ip_access", field: func(p *Params) any { return &p.IPAccess },
 		def: "false when any of keystone_hostname, nova_hostnames, cinder_hostnames is set, else true",
 		doc: "VIO's \"IP access\": endpoints are reached by IP. When false, the endpoints are reached by host name and their certificates (nova.crt, cinder.crt) are required."},
@@ -205,8 +225,11 @@ func keyByName(name string) (key, bool) {
 
 // aliases maps a key to the key it is another spelling of.
 var aliases = map[string]string{
-	"nova_hostname":   "nova_hostnames",
-	"cinder_hostname": "cinder_hostnames",
+	"nova_hostname":     "nova_hostnames",
+	"cinder_hostname":   "cinder_hostnames",
+	"neutron_hostname":  "neutron_hostnames",
+	"octavia_hostname":  "octavia_hostnames",
+	"barbican_hostname": "barbican_hostnames",
 }
 
 // Names returns every parameter name, in the order of the docs.

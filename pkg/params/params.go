@@ -65,6 +65,17 @@ type Params struct {
 	CinderIP         netip.Addr
 	CinderHostnames  []string
 
+	// Endpoints the seed's components did not call: the OCCM calls Neutron,
+	// Octavia (load_balancer_provider: octavia) and Barbican (TLS
+	// listeners), the port tagger Neutron. Their IPs default to KeystoneIP:
+	// VIO serves every public endpoint on one address.
+	NeutronIP         netip.Addr
+	NeutronHostnames  []string
+	OctaviaIP         netip.Addr
+	OctaviaHostnames  []string
+	BarbicanIP        netip.Addr
+	BarbicanHostnames []string
+
 	// --- Our additions ---
 
 	IPAccess                      bool
@@ -97,6 +108,10 @@ type Params struct {
 	LoadBalancerProvider string
 	LBFloatingNetwork    string
 	LBSubnet             string
+
+	// MgmtNetwork is the Neutron network of the nodes' management NICs: the
+	// OCCM reports only its addresses as the nodes' InternalIPs.
+	MgmtNetwork string
 
 	PodNetwork   string
 	PodInterface string
@@ -151,8 +166,9 @@ type HostAlias struct {
 	Hostnames []string
 }
 
-// HostAliases returns the Keystone, Nova and Cinder names with their IPs,
-// merged by IP, in that order. It is empty when no hostname is set.
+// HostAliases returns the Keystone, Nova, Cinder, Neutron, Octavia and
+// Barbican names with their IPs, merged by IP, in that order. It is empty
+// when no hostname is set.
 func (p *Params) HostAliases() []HostAlias {
 	var out []HostAlias
 	add := func(ip netip.Addr, names ...string) {
@@ -176,6 +192,9 @@ func (p *Params) HostAliases() []HostAlias {
 	}
 	add(p.NovaIP, p.NovaHostnames...)
 	add(p.CinderIP, p.CinderHostnames...)
+	add(p.NeutronIP, p.NeutronHostnames...)
+	add(p.OctaviaIP, p.OctaviaHostnames...)
+	add(p.BarbicanIP, p.BarbicanHostnames...)
 	return out
 }
 

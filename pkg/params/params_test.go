@@ -147,6 +147,33 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// TestEndpointsBeyondTheSeed checks the Neutron, Octavia and Barbican host
+// names: their IPs default to Keystone's (VIO serves every endpoint on one
+// address), and they join the pods' host aliases.
+func TestEndpointsBeyondTheSeed(t *testing.T) {
+	m := seed()
+	m["neutron_hostnames"] = "neutron.vio.local"
+	m["octavia_hostname"] = "octavia.vio.local"
+	m["barbican_ip"] = "192.168.111.210"
+	m["barbican_hostnames"] = []string{"barbican.vio.local"}
+	p, err := parse(t, fixture(t), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.NeutronIP != p.KeystoneIP || p.OctaviaIP != p.KeystoneIP {
+		t.Errorf("neutron_ip %s, octavia_ip %s, want keystone_ip %s", p.NeutronIP, p.OctaviaIP, p.KeystoneIP)
+	}
+	want := []HostAlias{
+		{IP: netip.MustParseAddr("192.168.111.200"), Hostnames: []string{
+			"keystone.openstack.svc.cluster.local", "nova.vio.local", "nova.openstack.svc.cluster.local",
+			"cinder.vio.local", "cinder.openstack.svc.cluster.local", "neutron.vio.local", "octavia.vio.local"}},
+		{IP: netip.MustParseAddr("192.168.111.210"), Hostnames: []string{"barbican.vio.local"}},
+	}
+	if got := p.HostAliases(); !reflect.DeepEqual(got, want) {
+		t.Errorf("host aliases\n got %+v\nwant %+v", got, want)
+	}
+}
+
 func TestIPAccessNeedsNoHostnamesOrCerts(t *testing.T) {
 	m := seed()
 	for _, k := range []string{"keystone_hostname", "nova_ip", "nova_hostnames", "cinder_ip", "cinder_hostnames"} {
@@ -247,6 +274,10 @@ func TestRules(t *testing.T) {
 		{"package path quote", []edit{set("nsx_package_path", "/root/nsx'.zip")}, "nsx_package_path", "plain path"},
 		{"epks image", []edit{set("epks_image", "Registry/EPKS")}, "epks_image", "not an image reference"},
 		{"ovs bool", []edit{set("ovs_in_container", "sometimes")}, "ovs_in_container", "not a boolean"},
+		{"neutron ip without names", []edit{set("neutron_ip", "192.168.111.201")}, "neutron_ip", "neutron_hostnames is not"},
+		{"bad octavia name", []edit{set("octavia_hostnames", "octavia.vio.local bad_name")}, "octavia_hostnames", `"bad_name" is not a valid host name`},
+		{"barbican alias twice", []edit{set("barbican_hostname", "b.vio.local"), set("barbican_hostnames", "b.vio.local")}, "barbican_hostname", "not both"},
+		{"name on two ips", []edit{set("neutron_ip", "192.168.111.201"), set("neutron_hostnames", "nova.vio.local")}, "neutron_hostnames", `"nova.vio.local" is nova_hostnames at 192.168.111.200 already`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -84,6 +84,12 @@ func (v *validator) defaults() {
 			p.OSAuthURL = "https://" + net.JoinHostPort(host, strconv.Itoa(keystonePort)) + "/v3"
 		}
 	}
+	// VIO serves every public endpoint on one address, Keystone's.
+	for _, e := range p.extraEndpoints() {
+		if !e.ip.IsValid() && len(*e.names) > 0 {
+			*e.ip = p.KeystoneIP
+		}
+	}
 	if !p.ServiceCIDR.IsValid() {
 		p.ServiceCIDR = netip.MustParsePrefix(DefaultServiceCIDR)
 	}
@@ -315,6 +321,66 @@ func (v *validator) ipAccess() {
 		for _, n := range h.names {
 			v.hostname(h.key, n)
 		}
+	}
+	for _, e := range p.extraEndpoints() {
+		key := v.spelled(e.service + "_hostnames")
+		for _, n := range *e.names {
+			v.hostname(key, n)
+		}
+		if v.given[e.service+"_ip"] && len(*e.names) == 0 {
+			v.add(e.service+"_ip", "is set but %s_hostnames is not: the pods reach an endpoint by the host name in Keystone's catalog, so give its host names", e.service)
+		}
+	}
+	v.hostnamesOnce()
+}
+
+// endpoint is one endpoint the pods resolve through hostAliases: its
+// parameters and their fields.
+type endpoint struct {
+	service string // the parameters' prefix: nova, neutron, ...
+	ip      *netip.Addr
+	names   *[]string
+}
+
+// extraEndpoints are the endpoints beyond the seed's Keystone, Nova and
+// Cinder, whose IPs default to Keystone's.
+func (p *Params) extraEndpoints() []endpoint {
+	return []endpoint{
+		{"neutron", &p.NeutronIP, &p.NeutronHostnames},
+		{"octavia", &p.OctaviaIP, &p.OctaviaHostnames},
+		{"barbican", &p.BarbicanIP, &p.BarbicanHostnames},
+	}
+}
+
+// hostnamesOnce refuses a host name given for two different IPs: the pods'
+// /etc/hosts would send it to the first.
+func (v *validator) hostnamesOnce() {
+	p := v.p
+	type at struct {
+		key string
+		ip  netip.Addr
+	}
+	seen := map[string]at{}
+	check := func(key string, ip netip.Addr, names []string) {
+		if !ip.IsValid() {
+			return
+		}
+		for _, n := range names {
+			n = strings.ToLower(n)
+			if first, ok := seen[n]; ok && first.ip != ip {
+				v.add(key, "%q is %s at %s already, so it cannot be at %s too: a host name has one address in the pods' /etc/hosts", n, first.key, first.ip, ip)
+				continue
+			}
+			seen[n] = at{key, ip}
+		}
+	}
+	if p.KeystoneHostname != "" {
+		check("keystone_hostname", p.KeystoneIP, []string{p.KeystoneHostname})
+	}
+	check(v.spelled("nova_hostnames"), p.NovaIP, p.NovaHostnames)
+	check(v.spelled("cinder_hostnames"), p.CinderIP, p.CinderHostnames)
+	for _, e := range p.extraEndpoints() {
+		check(v.spelled(e.service+"_hostnames"), *e.ip, *e.names)
 	}
 }
 

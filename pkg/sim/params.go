@@ -17,12 +17,17 @@ type ParamsOptions struct {
 	KubeToken string
 	// LoadBalancerProvider [nsx].
 	LoadBalancerProvider string
+	// NodeResolved are services served under host names (Options.Hostnames)
+	// whose names the file leaves out of the host aliases: the nodes'
+	// resolver is to know them.
+	NodeResolved []string
 }
 
 // Params returns an epks parameters file (the HEAT "parameters:" map) that
 // points at this simulator: Keystone, the NSX Manager, the seeded project,
-// networks and NSX names, with IP access and the simulator's CA as
-// os_ca_file and nsx_ca_file (relative to the file).
+// networks and NSX names, with the simulator's CA as os_ca_file and
+// nsx_ca_file (relative to the file); with IP access, or without it when
+// the simulator serves under host names.
 func (s *Server) Params(o ParamsOptions) map[string]any {
 	cluster := o.ClusterName
 	if cluster == "" {
@@ -77,6 +82,32 @@ func (s *Server) Params(o ParamsOptions) map[string]any {
 	}
 	if n, ok := s.Seeded.Networks[cluster+"-mgmt"]; ok {
 		p["mgmt_net_cidr"] = s.Seeded.Subnets[n.Name].CIDR
+		p["mgmt_network"] = n.Name
+	}
+	// With host names, IP access is off: the endpoints' names and IPs, as
+	// the seed gives them. Neutron's and Octavia's IPs are left to their
+	// default, Keystone's.
+	if len(s.opts.Hostnames) > 0 {
+		p["ip_access"] = false
+		aliased := func(svc string) string {
+			for _, n := range o.NodeResolved {
+				if n == svc {
+					return ""
+				}
+			}
+			return s.opts.Hostnames[svc]
+		}
+		if h := aliased(Keystone); h != "" {
+			p["keystone_hostname"] = h
+		}
+		for _, svc := range []string{Nova, Cinder, Neutron, Octavia} {
+			if h := aliased(svc); h != "" {
+				p[svc+"_hostnames"] = h
+				if svc == Nova || svc == Cinder {
+					p[svc+"_ip"] = p["keystone_ip"]
+				}
+			}
+		}
 	}
 	for name, n := range s.Seeded.Networks {
 		if n.External {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -63,6 +64,14 @@ type Options struct {
 	PlainHTTP bool
 	// DNSNames are added to the server certificate besides localhost.
 	DNSNames []string
+	// Hostnames serve the OpenStack services under host names, as VIO does
+	// with IP access off: Keystone's catalog (and the auth URL, URL and
+	// Params) name each service (Keystone, Nova, Neutron, Cinder, Octavia)
+	// by the host name given here, with the listener's port, and the
+	// certificate carries the names. Nothing resolves them but what the
+	// client is given: /etc/hosts entries (the pods' hostAliases) or a
+	// resolver. A service without a name is named by IP.
+	Hostnames map[string]string
 	// NSXUser and NSXPassword are the NSX Manager's account
 	// [admin / viosim-nsx-password].
 	NSXUser, NSXPassword string
@@ -73,6 +82,19 @@ type Options struct {
 	Transition time.Duration
 	// TokenTTL is how long Keystone tokens last [1h].
 	TokenTTL time.Duration
+}
+
+// VIOHostnames are host names as VIO serves its endpoints with IP access
+// off: the seed's for Keystone, Nova and Cinder, and Neutron's and Octavia's
+// alike, for Options.Hostnames.
+func VIOHostnames() map[string]string {
+	return map[string]string{
+		Keystone: "keystone.openstack.svc.cluster.local",
+		Nova:     "nova.vio.local",
+		Cinder:   "cinder.vio.local",
+		Neutron:  "neutron.vio.local",
+		Octavia:  "octavia.vio.local",
+	}
 }
 
 // Server is a running simulator.
@@ -127,7 +149,13 @@ func New(opts Options) (*Server, error) {
 		RateLimit: opts.NSXRateLimit, Concurrency: opts.NSXConcurrency,
 	})
 	if !opts.PlainHTTP {
-		if s.ca, err = newAuthority(opts.Address, opts.DNSNames); err != nil {
+		names := append([]string(nil), opts.DNSNames...)
+		for _, svc := range []string{Keystone, Nova, Neutron, Cinder, Octavia} {
+			if h := opts.Hostnames[svc]; h != "" {
+				names = append(names, h)
+			}
+		}
+		if s.ca, err = newAuthority(opts.Address, names); err != nil {
 			return nil, err
 		}
 	}
@@ -180,7 +208,7 @@ func (s *Server) serve(ln net.Listener, h http.Handler, clientCerts bool) {
 
 // openStackHandler mounts every OpenStack service below its path.
 func (s *Server) openStackHandler() http.Handler {
-	osURL := func() string { return s.osURL }
+	base := s.baseURL
 	mount := func(mux *http.ServeMux, prefix, service string, d api.Dialect, h http.Handler) {
 		inner := s.count(service, s.Faults.Wrap(service, d, h))
 		mux.Handle(prefix+"/", http.StripPrefix(prefix, inner))
@@ -201,14 +229,14 @@ func (s *Server) openStackHandler() http.Handler {
 	mount(mux, "/image", Glance, api.NovaCinder, glance.Handler(s.World, func() string { return s.osURL + "/image" }))
 	mux.Handle("/control/", s.controlHandler())
 	ks := keystone.Handler(s.World, keystone.Config{
-		BaseURL: osURL(),
+		BaseURL: base(Keystone),
 		Services: []keystone.Service{
-			{Type: "compute", Name: "nova", URL: osURL() + "/compute/v2.1"},
-			{Type: "network", Name: "neutron", URL: osURL() + "/network"},
-			{Type: "block-storage", Name: "cinder", URL: osURL() + "/volume/v3/{project_id}"},
-			{Type: "volumev3", Name: "cinderv3", URL: osURL() + "/volume/v3/{project_id}"},
-			{Type: "load-balancer", Name: "octavia", URL: osURL() + "/load-balancer"},
-			{Type: "image", Name: "glance", URL: osURL() + "/image"},
+			{Type: "compute", Name: "nova", URL: base(Nova) + "/compute/v2.1"},
+			{Type: "network", Name: "neutron", URL: base(Neutron) + "/network"},
+			{Type: "block-storage", Name: "cinder", URL: base(Cinder) + "/volume/v3/{project_id}"},
+			{Type: "volumev3", Name: "cinderv3", URL: base(Cinder) + "/volume/v3/{project_id}"},
+			{Type: "load-balancer", Name: "octavia", URL: base(Octavia) + "/load-balancer"},
+			{Type: "image", Name: "glance", URL: base(Glance) + "/image"},
 		},
 		TokenTTL: func() time.Duration {
 			s.mu.Lock()
@@ -228,22 +256,45 @@ func (s *Server) Close() {
 	s.World.Close()
 }
 
-// URL returns the endpoint of a service: Keystone's is its v3 URL, NSX's the
-// Manager's base URL.
+// baseURL is where a service is served: scheme://host:port, with the
+// service's host name when Options.Hostnames gives one.
+func (s *Server) baseURL(service string) string {
+	h := s.opts.Hostnames[service]
+	if h == "" {
+		return s.osURL
+	}
+	u, err := url.Parse(s.osURL)
+	if err != nil {
+		return s.osURL
+	}
+	u.Host = net.JoinHostPort(h, u.Port())
+	return u.String()
+}
+
+// Hostname is the host name a service is served under, or "" when it is
+// named by IP.
+func (s *Server) Hostname(service string) string { return s.opts.Hostnames[service] }
+
+// Address is the IP the OpenStack APIs listen on.
+func (s *Server) Address() string { return s.opts.Address }
+
+// URL returns the endpoint of a service as Keystone's catalog names it
+// (by host name with Options.Hostnames): Keystone's is its v3 URL, NSX's
+// the Manager's base URL.
 func (s *Server) URL(service string) string {
 	switch service {
 	case Keystone:
-		return s.osURL + "/v3"
+		return s.baseURL(Keystone) + "/v3"
 	case Nova:
-		return s.osURL + "/compute/v2.1"
+		return s.baseURL(Nova) + "/compute/v2.1"
 	case Neutron:
-		return s.osURL + "/network"
+		return s.baseURL(Neutron) + "/network"
 	case Cinder:
-		return s.osURL + "/volume/v3/" + s.Seeded.Project.ID
+		return s.baseURL(Cinder) + "/volume/v3/" + s.Seeded.Project.ID
 	case Octavia:
-		return s.osURL + "/load-balancer"
+		return s.baseURL(Octavia) + "/load-balancer"
 	case Glance:
-		return s.osURL + "/image"
+		return s.baseURL(Glance) + "/image"
 	case NSX:
 		return s.nsxURL
 	case Control:

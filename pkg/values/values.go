@@ -11,6 +11,8 @@
 //	os_auth_url, os_username, os_password, os_tenant_id, os_domain_id,
 //	os_project_domain_id, os_region, application credential, os_insecure
 //	                              openstack.* (cloud.conf)
+//	mgmt_network, mgmt_net_cidr   openstack.networking (cloud.conf [Networking])
+//	neutron_*, octavia_*, barbican_* hostAliases
 //	nova.crt, cinder.crt, or os_ca_file (epks trust)
 //	                              openstack.caBundle
 //	nsx_api_manager(s), nsx_username, nsx_password, client certificate,
@@ -27,7 +29,7 @@
 //	cinder_availability_zone      cinderCSI.storageClass/volumeSnapshotClass
 //	pod_network, nsx_pod_net_cidr portTagger.podNetwork, podNetworkCIDR
 //
-// image, key_name, nsx_package_path, node_count, kube_token, mgmt_net_cidr,
+// image, key_name, nsx_package_path, node_count, kube_token,
 // api_net_cidr, nameserver and the keys of node preparation (control_plane_*,
 // pod_interface_mac, kubernetes_version, package_source, offline_bundle_path,
 // epks_image) describe the nodes; pkg/cloudinit uses them, the chart does not.
@@ -130,6 +132,18 @@ func openstack(p *params.Params, ca []byte) map[string]any {
 		"projectDomainID": p.OSProjectDomainID,
 		"insecure":        p.OSInsecure,
 		"caBundle":        string(ca),
+	}
+	// The nodes' addresses are their management NICs' (cloud.conf
+	// [Networking]).
+	networking := map[string]any{}
+	if p.MgmtNetwork != "" {
+		networking["internalNetworkNames"] = []any{p.MgmtNetwork}
+	}
+	if p.MgmtNetCIDR.IsValid() {
+		networking["addressSortOrder"] = p.MgmtNetCIDR.String()
+	}
+	if len(networking) > 0 {
+		os["networking"] = networking
 	}
 	if p.OSApplicationCredentialID != "" {
 		os["applicationCredentialID"] = p.OSApplicationCredentialID

@@ -18,9 +18,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/epks/epks/test/scenario"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/scenario"
 	"github.com/epks/epks/test/testbed"
 )
 
@@ -30,6 +30,9 @@ type Options struct {
 	Dir string
 	// Keep leaves everything running after the report until ctx ends.
 	Keep bool
+	// IPAccess reaches VIO's endpoints by IP; without it viosim serves
+	// them under host names (see testbed.Options.IPAccess).
+	IPAccess bool
 	// Out receives progress and the report.
 	Out io.Writer
 }
@@ -48,7 +51,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	start := time.Now()
 	fmt.Fprintf(out, "Bringing up viosim, a local control plane and the add-ons in %s ...\n", o.Dir)
-	tb, err := testbed.Start(ctx, testbed.Options{Dir: o.Dir, Out: out})
+	tb, err := testbed.Start(ctx, testbed.Options{Dir: o.Dir, Out: out, IPAccess: o.IPAccess})
 	if err != nil {
 		return err
 	}

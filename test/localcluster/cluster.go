@@ -46,6 +46,11 @@ type Options struct {
 	// without provider ID or addresses, for a cloud controller manager to
 	// initialize.
 	UninitializedNodes bool
+	// PodNetworkGate starts the pods that are not on the host network (gives
+	// them an IP and makes them Running) only once they carry
+	// PodNetworkAnnotation=ready, as a CNI plugin wires a pod only when it
+	// can; host-network pods start at once.
+	PodNetworkGate bool
 	// ServiceCIDR [10.96.0.0/12].
 	ServiceCIDR string
 	// Detached processes outlive the calling process (the CLI's `up`); they
@@ -262,7 +267,7 @@ func (c *Cluster) setup() error {
 	if err := pk.serviceAccountKey(); err != nil {
 		return err
 	}
-	return writeStages(filepath.Join(c.opts.Dir, "kwok-stages.yaml"))
+	return writeStages(filepath.Join(c.opts.Dir, "kwok-stages.yaml"), c.opts.PodNetworkGate)
 }
 
 // start runs one component and waits until it is ready or exits.

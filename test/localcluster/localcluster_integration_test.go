@@ -201,3 +201,56 @@ func TestDetachedAndCrashReport(t *testing.T) {
 		t.Errorf("StopDir left %s", dir)
 	}
 }
+
+// TestPodNetworkGate checks that with the gate a pod on the pod network
+// stays Pending, without an IP, until it carries the annotation, while a
+// host-network pod runs at once.
+func TestPodNetworkGate(t *testing.T) {
+	c := clustertest.Start(t, localcluster.Options{PodNetworkGate: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pod := func(name string, hostNetwork bool) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}, Spec: corev1.PodSpec{
+			HostNetwork: hostNetwork, Containers: []corev1.Container{{Name: "c", Image: "registry.local/none:v1"}},
+			Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+		}}
+	}
+	for _, p := range []*corev1.Pod{pod("host", true), pod("pod", false)} {
+		// The default ServiceAccount comes with the controller manager.
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := c.Client.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+			return err == nil, nil
+		})
+		if err != nil {
+			t.Fatalf("creating pod %s: %v", p.Name, err)
+		}
+	}
+	running := func(name string) func(context.Context) (bool, error) {
+		return func(ctx context.Context) (bool, error) {
+			p, err := c.Client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+			return err == nil && p.Status.Phase == corev1.PodRunning, nil
+		}
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, running("host")); err != nil {
+		t.Fatalf("the host-network pod does not run: %v", err)
+	}
+	// kwok played the host-network pod's stage; the other had its chance.
+	time.Sleep(2 * time.Second)
+	p, err := c.Client.CoreV1().Pods("default").Get(ctx, "pod", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status.Phase == corev1.PodRunning || p.Status.PodIP != "" {
+		t.Fatalf("the pod-network pod runs before its network is ready: %s, IP %q", p.Status.Phase, p.Status.PodIP)
+	}
+	patch := `{"metadata":{"annotations":{"` + localcluster.PodNetworkAnnotation + `":"ready"}}}`
+	if _, err := c.Client.CoreV1().Pods("default").Patch(ctx, "pod", "application/merge-patch+json", []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, running("pod")); err != nil {
+		t.Fatalf("the pod-network pod does not run once its network is ready: %v", err)
+	}
+	if p, _ := c.Client.CoreV1().Pods("default").Get(ctx, "pod", metav1.GetOptions{}); p.Status.PodIP == "" {
+		t.Error("the pod-network pod runs without an IP")
+	}
+}

@@ -14,7 +14,17 @@ import (
 
 // TestStagesAreKwokStages decodes every stage strictly into kwok's own type.
 func TestStagesAreKwokStages(t *testing.T) {
-	data, err := stagesYAML()
+	for _, gate := range []bool{false, true} {
+		names := checkStages(t, gate)
+		if gate && (!names["epks-pod-ready-host-network"] || !names["epks-pod-ready"]) {
+			t.Errorf("the gated stages lack the host-network or the pod-network pod-ready stage: %v", names)
+		}
+	}
+}
+
+func checkStages(t *testing.T, gate bool) map[string]bool {
+	t.Helper()
+	data, err := stagesYAML(gate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +48,7 @@ func TestStagesAreKwokStages(t *testing.T) {
 			t.Errorf("stage %s missing", want)
 		}
 	}
+	return names
 }
 
 func TestPKI(t *testing.T) {

@@ -10,6 +10,9 @@
 //     directory in args, env and the mounted files themselves (cloud.conf
 //     names /etc/config/ca.crt, say), so emptyDir sockets shared by the
 //     containers of a pod connect;
+//   - with Runner.Names, the pod's names: each process sees the pod's own
+//     /etc/hosts (hostAliases) and /etc/resolv.conf (per dnsPolicy), in a
+//     private mount namespace;
 //   - the pod's ServiceAccount: each process gets a kubeconfig with a token
 //     the TokenRequest API issued for that ServiceAccount, bound to the pod,
 //     so it has exactly the RBAC the chart gave it, no more.
@@ -87,6 +90,9 @@ type Runner struct {
 	TokenTTL time.Duration
 	// Logf reports what the runner does [discarded].
 	Logf func(format string, args ...any)
+	// Names, when set, give each pod's processes the pod's own /etc/hosts
+	// and resolver (needs root); nil: they resolve as this host does.
+	Names *Names
 }
 
 // Pod is a pod whose containers run as processes.
@@ -116,6 +122,9 @@ type Container struct {
 	Listen map[string]string
 	// LogPath is the container's log, across restarts.
 	LogPath string
+	// BindFiles are the pod's /etc/hosts and /etc/resolv.conf, when
+	// Runner.Names is set.
+	BindFiles map[string]string
 
 	mu       sync.Mutex
 	restarts int
@@ -207,6 +216,12 @@ func (r *Runner) Start(ctx context.Context, pod *corev1.Pod) (*Pod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
+	var binds map[string]string
+	if r.Names != nil {
+		if binds, err = r.Names.writeNames(pod, dir); err != nil {
+			return nil, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+	}
 	kubeconfig := ""
 	for _, b := range bins {
 		if len(b.KubeconfigFlags) > 0 {
@@ -243,12 +258,13 @@ func (r *Runner) Start(ctx context.Context, pod *corev1.Pod) (*Pod, error) {
 		plan.Args = append(args, bins[i].ExtraArgs...)
 		plan.Env = processEnv(env, dir)
 		plan.LogPath = filepath.Join(dir, plan.Name+".log")
+		plan.BindFiles = binds
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	p.cancel = cancel
 	for _, c := range plans {
-		first, err := proc.Start(proc.Spec{Name: c.Name, Dir: dir, Path: c.Path, Args: c.Args, Env: c.Env})
+		first, err := proc.Start(proc.Spec{Name: c.Name, Dir: dir, Path: c.Path, Args: c.Args, Env: c.Env, BindFiles: c.BindFiles})
 		if err != nil {
 			p.Stop()
 			return nil, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
@@ -315,7 +331,7 @@ func (c *Container) supervise(ctx context.Context, dir string, logf func(string,
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 30*time.Second)
-		next, err := proc.Start(proc.Spec{Name: c.Name, Dir: dir, Path: c.Path, Args: c.Args, Env: c.Env, AppendLog: true})
+		next, err := proc.Start(proc.Spec{Name: c.Name, Dir: dir, Path: c.Path, Args: c.Args, Env: c.Env, AppendLog: true, BindFiles: c.BindFiles})
 		if err != nil {
 			logf("container %s cannot restart: %v", c.Name, err)
 			return

@@ -15,7 +15,8 @@ import (
 )
 
 // Supervisor runs the pods of a namespace that match a selector as they
-// are scheduled, and stops them when they are deleted, as kubelet does for
+// are scheduled and have their network (the host's, or an IP), and stops
+// them when they are deleted, as kubelet does for
 // the pods of its node. A pod whose start fails (its Secret is not there
 // yet, say) is tried again.
 type Supervisor struct {
@@ -72,7 +73,10 @@ func (s *Supervisor) Run(ctx context.Context) error {
 func (s *Supervisor) sync(ctx context.Context, pods []*corev1.Pod) {
 	want := map[types.UID]*corev1.Pod{}
 	for _, p := range pods {
-		if p.Spec.NodeName != "" && p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+		// As kubelet: a pod's containers start once its sandbox has its
+		// network, the node's or an IP of the pod network.
+		hasNetwork := p.Spec.HostNetwork || p.Status.PodIP != ""
+		if p.Spec.NodeName != "" && hasNetwork && p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
 			want[p.UID] = p
 		}
 	}

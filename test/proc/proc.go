@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +38,12 @@ type Spec struct {
 	// AppendLog appends to the log file instead of truncating it (a
 	// restarted process keeps the log of its earlier runs).
 	AppendLog bool
+	// BindFiles maps files the process sees (e.g. /etc/hosts) to the files
+	// it sees there instead: the process runs in a private mount namespace
+	// of its own with each bind-mounted over its target, as a container
+	// sees the /etc/hosts and /etc/resolv.conf kubelet wrote. It needs root
+	// (CAP_SYS_ADMIN); the host's mounts are not changed.
+	BindFiles map[string]string
 }
 
 // Process is a started child process.
@@ -67,22 +75,63 @@ func Start(spec Spec) (*Process, error) {
 	if !spec.Detached {
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
-	}
-	logFile.Close() // the child has its own descriptor
-	if err := os.WriteFile(filepath.Join(spec.Dir, spec.Name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600); err != nil {
-		_ = killGroup(cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		return nil, err
-	}
 	p := &Process{Name: spec.Name, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
+	started := make(chan error, 1)
 	go func() {
+		if len(spec.BindFiles) > 0 {
+			// The mount namespace is this thread's, and the child forks from
+			// it. The thread stays locked until the child exited: it then
+			// ends with the goroutine (never serving other goroutines), and
+			// Pdeathsig, which fires when the forking thread ends, does not
+			// kill the child early.
+			runtime.LockOSThread()
+			if err := privateMounts(spec.BindFiles); err != nil {
+				started <- fmt.Errorf("starting %s in a private mount namespace: %w", spec.Name, err)
+				return
+			}
+		}
+		if err := cmd.Start(); err != nil {
+			started <- fmt.Errorf("starting %s: %w", spec.Name, err)
+			return
+		}
+		started <- nil
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
+	err = <-started
+	logFile.Close() // the child has its own descriptor
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(spec.Dir, spec.Name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600); err != nil {
+		_ = killGroup(cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+		return nil, err
+	}
 	return p, nil
+}
+
+// privateMounts moves the calling thread into a new mount namespace whose
+// mounts do not propagate to the host's, and bind-mounts each source file
+// over its target there.
+func privateMounts(binds map[string]string) error {
+	if err := syscall.Unshare(syscall.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("unshare: %w (a private mount namespace needs root)", err)
+	}
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("making / private: %w", err)
+	}
+	targets := make([]string, 0, len(binds))
+	for t := range binds {
+		targets = append(targets, t)
+	}
+	sort.Strings(targets)
+	for _, target := range targets {
+		if err := syscall.Mount(binds[target], target, "", syscall.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind-mounting %s over %s: %w", binds[target], target, err)
+		}
+	}
+	return nil
 }
 
 // Pid is the process id.

@@ -114,3 +114,43 @@ func TestLogTail(t *testing.T) {
 		t.Error("a missing log must say so")
 	}
 }
+
+// TestBindFiles runs a process that sees its own /etc/hosts and
+// /etc/resolv.conf, while the host's stay as they are, and checks that it
+// lives on (it forks from a thread kept for it: Pdeathsig would kill it if
+// that thread ended).
+func TestBindFiles(t *testing.T) {
+	dir := t.TempDir()
+	hosts, resolv := filepath.Join(dir, "hosts"), filepath.Join(dir, "resolv.conf")
+	if err := os.WriteFile(hosts, []byte("192.0.2.7 keystone.vio.local\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(resolv, []byte("nameserver 127.0.10.53\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile("/etc/hosts")
+	p, err := Start(Spec{Name: "pod", Dir: dir, Path: "/bin/sh", Args: []string{"-c", "cat /etc/hosts /etc/resolv.conf; sleep 60"},
+		BindFiles: map[string]string{"/etc/hosts": hosts, "/etc/resolv.conf": resolv}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(5 * time.Second)
+	want := "192.0.2.7 keystone.vio.local\nnameserver 127.0.10.53\n"
+	var log []byte
+	for i := 0; i < 200; i++ {
+		if log, _ = os.ReadFile(p.LogPath); string(log) == want {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if string(log) != want {
+		t.Errorf("the process sees %q, want %q", log, want)
+	}
+	if after, _ := os.ReadFile("/etc/hosts"); string(after) != string(before) {
+		t.Errorf("the host's /etc/hosts changed: %q", after)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if p.Exited() {
+		t.Fatalf("the process died: %v", p.Err())
+	}
+}

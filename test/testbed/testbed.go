@@ -36,14 +36,15 @@ import (
 
 	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/install"
-	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/pkg/params"
-	"github.com/epks/epks/test/podrun"
-	"github.com/epks/epks/test/proc"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"
-	"github.com/epks/epks/test/toolbin"
 	"github.com/epks/epks/pkg/values"
+	"github.com/epks/epks/test/localcluster"
+	"github.com/epks/epks/test/nodedns"
+	"github.com/epks/epks/test/podrun"
+	"github.com/epks/epks/test/proc"
+	"github.com/epks/epks/test/toolbin"
 )
 
 const (
@@ -57,6 +58,10 @@ const (
 	CSIDriver = "cinder.csi.openstack.org"
 	// ZoneLabel is the topology label the cinder CSI node plugin reports.
 	ZoneLabel = "topology.cinder.csi.openstack.org/zone"
+	// ClusterDNS is the cluster DNS address of ClusterFirst pods: a
+	// loopback address where nothing answers, as no cluster DNS runs
+	// before NCP and the OCCM (and none runs here at all).
+	ClusterDNS = "127.0.10.53"
 )
 
 // Components are the chart components whose pods run as processes.
@@ -77,6 +82,12 @@ type Options struct {
 	Values map[string]any
 	// PortTagger is the epks-port-tagger binary [built from this module].
 	PortTagger string
+	// IPAccess reaches VIO's endpoints by IP, as VIO's "IP access" mode.
+	// False (the default): viosim serves its catalog and certificate under
+	// host names (sim.VIOHostnames), which the pods resolve only through
+	// their hostAliases (Keystone, Nova, Cinder, Neutron) and the nodes'
+	// name server (Octavia's), never through a cluster DNS.
+	IPAccess bool
 	// Out receives progress [discarded].
 	Out io.Writer
 }
@@ -94,12 +105,16 @@ type Testbed struct {
 	// Pods runs the components' pods.
 	Pods *podrun.Supervisor
 
-	opts    Options
-	out     io.Writer
-	podsDir string
-	cancel  context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
+	// DNS is the nodes' name server.
+	DNS *nodedns.Server
+
+	opts     Options
+	out      io.Writer
+	podsDir  string
+	cancel   context.CancelFunc
+	done     chan struct{}
+	gateDone chan struct{}
+	once     sync.Once
 }
 
 // Start brings a testbed up and waits until the add-ons are installed and
@@ -131,14 +146,29 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 	}
 
 	seed := model.ClusterSeed(ClusterName, 1, opts.Workers)
-	if tb.Sim, err = sim.New(sim.Options{Seed: &seed, Transition: 200 * time.Millisecond}); err != nil {
+	simOpts := sim.Options{Seed: &seed, Transition: 200 * time.Millisecond}
+	paramsOpts := sim.ParamsOptions{ClusterName: ClusterName, LoadBalancerProvider: opts.LoadBalancerProvider}
+	if !opts.IPAccess {
+		simOpts.Hostnames = sim.VIOHostnames()
+		// The site's DNS knows Octavia's name; the parameters alias the
+		// others.
+		paramsOpts.NodeResolved = []string{sim.Octavia}
+	}
+	if tb.Sim, err = sim.New(simOpts); err != nil {
 		return tb, err
 	}
 	if err := tb.Sim.Start(); err != nil {
 		return tb, err
 	}
 	tb.step("viosim serves Keystone at %s and the NSX Manager at %s", tb.Sim.URL(sim.Keystone), tb.Sim.NSXAddress())
-	if tb.ParamsFile, err = tb.Sim.WriteFiles(filepath.Join(opts.Dir, "viosim"), sim.ParamsOptions{ClusterName: ClusterName, LoadBalancerProvider: opts.LoadBalancerProvider}); err != nil {
+	nodeRecords := map[string]string{}
+	for _, svc := range paramsOpts.NodeResolved {
+		nodeRecords[tb.Sim.Hostname(svc)] = tb.Sim.Address()
+	}
+	if tb.DNS, err = nodedns.Start(nodeRecords); err != nil {
+		return tb, err
+	}
+	if tb.ParamsFile, err = tb.Sim.WriteFiles(filepath.Join(opts.Dir, "viosim"), paramsOpts); err != nil {
 		return tb, err
 	}
 	if tb.Params, err = params.Load(tb.ParamsFile); err != nil {
@@ -148,7 +178,7 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 	start := time.Now()
 	if tb.Cluster, err = localcluster.Start(ctx, localcluster.Options{
 		Dir: filepath.Join(opts.Dir, "cluster"), ClusterName: ClusterName, ControlPlaneNodes: 1, WorkerNodes: opts.Workers,
-		UninitializedNodes: true,
+		UninitializedNodes: true, PodNetworkGate: true,
 	}); err != nil {
 		return tb, err
 	}
@@ -170,15 +200,25 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 			Client: tb.Client, Config: tb.Config, Dir: podsDir, Binaries: binaries,
 			Skip: map[string]string{"sig-storage/livenessprobe": "a probe sidecar; kubelet's probes do not run here"},
 			Logf: func(format string, args ...any) { fmt.Fprintf(tb.out, "   pods: "+format+"\n", args...) },
+			Names: &podrun.Names{
+				NodeHosts:      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+				NodeResolvConf: "nameserver " + tb.DNS.Address() + "\n",
+				ClusterDNS:     ClusterDNS,
+			},
 		},
 		Namespace: Namespace,
 		Selector:  fmt.Sprintf("app.kubernetes.io/instance=%s,app.kubernetes.io/component in (%s)", Release, strings.Join(Components, ",")),
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	tb.cancel = cancel
+	tb.gateDone = make(chan struct{})
 	go func() {
 		defer close(tb.done)
 		_ = tb.Pods.Run(runCtx)
+	}()
+	go func() {
+		defer close(tb.gateDone)
+		tb.podNetwork(runCtx)
 	}()
 
 	if err := tb.Install(ctx, nil); err != nil {
@@ -194,17 +234,25 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 // with Options.Values and then extra over them, and waits until every
 // component is ready.
 func (tb *Testbed) Install(ctx context.Context, extra map[string]any) error {
-	return tb.install(ctx, extra, false)
+	return tb.install(ctx, extra, false, true)
+}
+
+// InstallUnchecked installs as Install does but without epks install's
+// endpoint preflight, as helm would: to see how the components fail with a
+// broken configuration (a wrong password fails the preflight's Keystone
+// login).
+func (tb *Testbed) InstallUnchecked(ctx context.Context, extra map[string]any) error {
+	return tb.install(ctx, extra, false, false)
 }
 
 // Repair upgrades the release to the parameters' values even when nothing
 // changed, which puts back objects edited in the cluster, as `epks install
 // --reapply` does.
 func (tb *Testbed) Repair(ctx context.Context) error {
-	return tb.install(ctx, nil, true)
+	return tb.install(ctx, nil, true, true)
 }
 
-func (tb *Testbed) install(ctx context.Context, extra map[string]any, reapply bool) error {
+func (tb *Testbed) install(ctx context.Context, extra map[string]any, reapply, preflight bool) error {
 	ch, err := charts.LoadAddons()
 	if err != nil {
 		return err
@@ -212,6 +260,13 @@ func (tb *Testbed) install(ctx context.Context, extra map[string]any, reapply bo
 	v := values.For(tb.Params, tb.Params.OpenStackCA).Values
 	values.Merge(v, tb.opts.Values)
 	values.Merge(v, extra)
+	// As epks install: every endpoint the pods will call must resolve for
+	// them, through their hostAliases or the nodes' name server.
+	if preflight {
+		if err := install.CheckEndpoints(ctx, install.EndpointCheck{Values: v, Resolver: tb.NodeResolver()}); err != nil {
+			return fmt.Errorf("epks install: %w", err)
+		}
+	}
 	kubeconfig, namespace := tb.Cluster.Kubeconfig(), Namespace
 	start := time.Now()
 	res, err := install.Install(ctx, install.Options{
@@ -286,6 +341,10 @@ func (tb *Testbed) Stop() {
 		if tb.cancel != nil {
 			tb.cancel()
 			<-tb.done
+			<-tb.gateDone
+		}
+		if tb.DNS != nil {
+			tb.DNS.Close()
 		}
 		if tb.Cluster != nil {
 			if err := tb.Cluster.Stop(context.Background()); err != nil {

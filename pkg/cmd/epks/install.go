@@ -41,7 +41,9 @@ someone else installed are reused: the chart's snapshot-controller is then not i
 The parameters are checked before anything is sent; bad input exits with code 2. Before
 anything is applied, every endpoint the components call (Keystone, each NSX Manager) must
 present a certificate the pinned trust accepts (os_ca_file, nsx_ca_file, nsx_thumbprint;
-see epks trust); otherwise the preflight fails with exit code 1 and names the endpoint.`,
+see epks trust); otherwise the preflight fails with exit code 1 and names the endpoint. epks also reads Keystone's catalog and checks that the pods will
+resolve the host of every endpoint the components call (their host aliases, then the nodes'
+resolver: there is no cluster DNS before the OCCM and NCP run), and names any that they will not.`,
 		Example: `  epks install --params params.yaml
   epks install -p params.yaml --kubeconfig /etc/kubernetes/admin.conf --timeout 20m`,
 		Args: noArgs,
@@ -57,6 +59,11 @@ see epks trust); otherwise the preflight fails with exit code 1 and names the en
 			}
 			ch, err := charts.LoadAddons()
 			if err != nil {
+				return err
+			}
+			// Before anything is applied: every endpoint the components call
+			// must resolve from the pods (hostAliases, the nodes' resolver).
+			if err := install.CheckEndpoints(c.Context(), install.EndpointCheck{Values: l.values}); err != nil {
 				return err
 			}
 			opts := install.Options{

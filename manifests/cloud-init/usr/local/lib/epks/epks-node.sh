@@ -40,7 +40,7 @@ if [ ${#steps[@]} -eq 0 ]; then
   if [ "$EPKS_OVS" = host ]; then
     steps+=(br-int)
   fi
-  steps+=(kubeadm)
+  steps+=(node-ip kubeadm)
   if [ "$EPKS_ROLE" = control-plane ]; then
     steps+=(install)
   fi
