@@ -105,7 +105,13 @@ func Parse(data []byte, src Source) (*Params, error) {
 	given, failed := map[string]bool{}, map[string]bool{}
 	// managerKeys says which key gave each of p.NSXAPIManagers.
 	var managerKeys []string
-	for _, e := range entries(data, ps) {
+	list := entries(data, ps)
+	if list == nil && len(ps.list) > 0 {
+		// The file could not be read as parameters at all (not YAML, a second document):
+		// every required key would be reported missing, which hides the one real problem.
+		return nil, ps.err(src.Name)
+	}
+	for _, e := range list {
 		ps.lines[e.name] = e.line
 		k, ok := keyByName(e.name)
 		if !ok {
