@@ -75,6 +75,16 @@ alone, after an upgrade that changed a password or a certificate, restart them t
 
 ## Upgrading from v0.1.0
 
+- The port tagger runs on the host network (NCP networks pods only once their node's port is
+  tagged, so an ordinary pod would wait for itself), with priority ` + "`system-cluster-critical`" + ` and
+  tolerating uninitialized, not-ready and control-plane nodes. Its metrics and health ports are
+  now the node's: ` + "`portTagger.metricsPort`" + ` 10271 and ` + "`portTagger.healthPort`" + ` 10272 (were 8080
+  and 8081 in the pod). Its ClusterRole reads Nodes only (no update or patch).
+- ` + "`nsx.apiMode`" + ` defaults to the NSX API the NCP version needs: policy for NCP 4.x (the pinned
+  4.2.0; NCP 4 forces ` + "`policy_nsxapi = True`" + `), manager for older NCP. Manager mode with NCP 4.x is
+  refused. Set ` + "`nsx.apiMode: manager`" + ` with an older NCP image whose tag names no version.
+- No pod annotation is a hash of a Secret any more; see "Upgrade, and changed credentials" for
+  restarting pods after a credentials change with helm alone.
 - The OCCM, NCP, the nsx-node-agent and the cinder CSI node plugin use the node's resolver
   (` + "`dnsPolicy: Default`" + `), not the cluster DNS: they run before CoreDNS can. Names they need
   must be in ` + "`hostAliases`" + ` or known to the nodes' DNS.
