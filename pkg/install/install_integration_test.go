@@ -285,7 +285,8 @@ func checkRBAC(t *testing.T, c *clustertest.Cluster) {
 			{"create", "", "persistentvolumes", "", false}, {"get", "", "secrets", "kube-system", false},
 		},
 		"port-tagger": {
-			{"update", "", "nodes", "", true}, {"create", "", "events", "default", true},
+			{"watch", "", "nodes", "", true}, {"update", "", "nodes", "", false}, {"patch", "", "nodes", "", false},
+			{"create", "", "events", "default", true},
 			{"create", "coordination.k8s.io", "leases", ns, true},
 			{"delete", "", "nodes", "", false}, {"get", "", "secrets", ns, false},
 		},

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"
 	"github.com/epks/epks/test/scenario"
@@ -176,7 +177,12 @@ func (r *report) nodes(ctx context.Context, tb *testbed.Testbed) error {
 	}
 	tagged := func() map[string]string {
 		out := map[string]string{}
-		for _, p := range tb.Sim.NSXPorts(model.ManagerAPI) {
+		// The ports as the NSX API the tagger uses (the NCP version's) shows them.
+		api := model.ManagerAPI
+		if tb.Params.EffectiveNSXAPIMode() == params.NSXAPIPolicy {
+			api = model.PolicyAPI
+		}
+		for _, p := range tb.Sim.NSXPorts(api) {
 			var node, cluster string
 			for _, t := range p.Tags {
 				switch t.Scope {
