@@ -13,10 +13,11 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
 	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/test/simtest"
 )
 
 func TestImages(t *testing.T) {
-	sim.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
 		c, err := openstack.NewImageV2(pc, gophercloud.EndpointOpts{Region: "RegionOne"})
 		if err != nil {
 			t.Fatalf("the catalog has no image service: %v", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 
 	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/test/simtest"
 )
 
 func client(t *testing.T, pc *gophercloud.ProviderClient) *gophercloud.ServiceClient {
@@ -47,7 +48,7 @@ func wantCode(t *testing.T, what string, err error, code int) {
 }
 
 func TestRoutersAndFloatingIPs(t *testing.T) {
-	sim.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
 		c := client(t, pc)
 		public := s.Seeded.Networks["public"]
 		net, err := networks.Create(ctx, c, networks.CreateOpts{Name: "api"}).Extract()
@@ -123,7 +124,7 @@ func TestRoutersAndFloatingIPs(t *testing.T) {
 }
 
 func TestNetworksAndSubnetsUpdateAndDelete(t *testing.T) {
-	sim.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
 		c := client(t, pc)
 		net, err := networks.Create(ctx, c, networks.CreateOpts{Name: "mgmt"}).Extract()
 		fatal(t, "network", err)
@@ -183,7 +184,7 @@ func TestNetworksAndSubnetsUpdateAndDelete(t *testing.T) {
 }
 
 func TestSecurityGroups(t *testing.T) {
-	sim.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
 		c := client(t, pc)
 		// Every project has a "default" group, on every new port.
 		page, err := groups.List(c, groups.ListOpts{Name: "default"}).AllPages(ctx)
@@ -224,7 +225,7 @@ func TestSecurityGroups(t *testing.T) {
 }
 
 func TestTags(t *testing.T) {
-	sim.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
 		c := client(t, pc)
 		net, err := networks.Create(ctx, c, networks.CreateOpts{Name: "tagged"}).Extract()
 		fatal(t, "network", err)
@@ -287,7 +288,7 @@ func TestTags(t *testing.T) {
 }
 
 func TestQuotas(t *testing.T) {
-	sim.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
 		c := client(t, pc)
 		project := s.Seeded.Project.ID
 		q, err := quotas.Get(ctx, c, project).Extract()

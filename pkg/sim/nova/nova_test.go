@@ -23,6 +23,7 @@ import (
 
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/simtest"
 )
 
 var eo = gophercloud.EndpointOpts{Region: "RegionOne"}
@@ -47,7 +48,7 @@ const pubKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGAsD2B8Db2NTJrFtBPDBB2hmvYa
 // does: the seed's image found in Glance, a pre-made port, a key pair, a
 // config drive, user data and an anti-affinity group; BUILD then ACTIVE.
 func TestServerCreateAsClusterCreate(t *testing.T) {
-	sim.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
 		compute, err := openstack.NewComputeV2(pc, eo)
 		fatal(t, "compute", err)
 		compute.Microversion = "2.64"
@@ -176,7 +177,7 @@ func TestServerCreateAsClusterCreate(t *testing.T) {
 }
 
 func TestFlavorsZonesQuotasAndMicroversions(t *testing.T) {
-	sim.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
 		compute, _ := openstack.NewComputeV2(pc, eo)
 		_, err := flavors.CreateExtraSpecs(ctx, compute, "3", flavors.ExtraSpecsOpts{"hw:cpu_policy": "dedicated"}).Extract()
 		fatal(t, "extra specs", err)
