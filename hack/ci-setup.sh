@@ -13,8 +13,9 @@ log "✓ $(go version)"
 # the images (integration): cloud-init's schema, netplan with Open vSwitch, ifupdown's ifquery,
 # the shell script linter, openssl, containerd with ctr, the CA bundle the images carry;
 # oslo.config, which NCP reads ncp.ini with (charts tests read the chart's ncp.ini with it);
-# and the official OpenStack CLI that drives viosim in pkg/sim's tests.
-want=(cloud-init netplan.io openvswitch-switch ifupdown shellcheck openssl containerd ca-certificates python3-oslo.config python3-openstackclient python3-octaviaclient)
+# the official OpenStack CLI that drives viosim in pkg/sim's tests; and Heat itself (python3-heat,
+# python3-heatclient), which validates the template of epks cluster heat-template offline.
+want=(cloud-init netplan.io openvswitch-switch ifupdown shellcheck openssl containerd ca-certificates python3-oslo.config python3-openstackclient python3-octaviaclient python3-heat python3-heatclient)
 need=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -1,5 +1,10 @@
 package params
 
+import (
+	"fmt"
+	"net/netip"
+)
+
 // key describes one parameter: how it is read, documented and checked. The
 // table below is the only list of parameters; parsing, defaults, the
 // unknown-key suggestions and docs/parameters.md all come from it.
@@ -261,6 +266,52 @@ func StringKeys() []string {
 		case *string, *[]string:
 			out = append(out, k.name)
 		}
+	}
+	return out
+}
+
+// Field is one parameter with its value in p, for writing the parameters
+// out again (the HEAT template's parameter declarations).
+type Field struct {
+	Name   string
+	Secret bool
+	// Alias names the key this one is another spelling of, "" for none;
+	// an alias's Value is that key's.
+	Alias string
+	// Value is a string, int, bool or []string; addresses and prefixes
+	// are strings ("" when unset).
+	Value any
+}
+
+// Fields returns every parameter with its value in p, in the order of the
+// docs.
+func Fields(p *Params) []Field {
+	out := make([]Field, 0, len(keys))
+	for _, k := range keys {
+		f := Field{Name: k.name, Secret: k.secret, Alias: aliases[k.name]}
+		switch v := k.field(p).(type) {
+		case *string:
+			f.Value = *v
+		case *int:
+			f.Value = *v
+		case *bool:
+			f.Value = *v
+		case *[]string:
+			f.Value = append([]string(nil), *v...)
+		case *netip.Prefix:
+			f.Value = ""
+			if v.IsValid() {
+				f.Value = v.String()
+			}
+		case *netip.Addr:
+			f.Value = ""
+			if v.IsValid() {
+				f.Value = v.String()
+			}
+		default:
+			panic(fmt.Sprintf("parameter %s: field of type %T", k.name, v))
+		}
+		out = append(out, f)
 	}
 	return out
 }

@@ -24,7 +24,7 @@ from the parameters file, as the seed's HEAT stack did; show what a build would 
 everything again; or write the equivalent HEAT template. See docs/cluster.md.`,
 		Args: noArgs,
 	}
-	c.AddCommand(newClusterCreateCommand(s), newClusterPlanCommand(s), newClusterDeleteCommand(s))
+	c.AddCommand(newClusterCreateCommand(s), newClusterPlanCommand(s), newClusterDeleteCommand(s), newClusterHeatTemplateCommand(s))
 	return c
 }
 
@@ -46,8 +46,9 @@ type infra struct {
 	scope  *scope.Scope
 }
 
-// load reads the parameters for the cluster and connects to OpenStack.
-func (ii *infraInputs) load(ctx context.Context, s streams) (*infra, error) {
+// loadSpec reads the parameters for the cluster and derives its
+// infrastructure, without connecting to OpenStack.
+func (ii *infraInputs) loadSpec(ctx context.Context, s streams) (*infra, error) {
 	if ii.in.paramsFile == "" {
 		return nil, badInput("give the parameters file with --params")
 	}
@@ -60,11 +61,21 @@ func (ii *infraInputs) load(ctx context.Context, s streams) (*infra, error) {
 	if err != nil {
 		return nil, err
 	}
-	clients, err := cluster.Connect(ctx, l.params, l.ca)
+	return &infra{loaded: l, spec: spec}, nil
+}
+
+// load reads the parameters for the cluster and connects to OpenStack.
+func (ii *infraInputs) load(ctx context.Context, s streams) (*infra, error) {
+	inf, err := ii.loadSpec(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	return &infra{loaded: l, spec: spec, scope: &scope.Scope{Cluster: spec.Name, Clients: clients, Out: s.out}}, nil
+	clients, err := cluster.Connect(ctx, inf.loaded.params, inf.loaded.ca)
+	if err != nil {
+		return nil, err
+	}
+	inf.scope = &scope.Scope{Cluster: inf.spec.Name, Clients: clients, Out: s.out}
+	return inf, nil
 }
 
 // userData renders each node's user data with the cluster's PKI; it gzips

@@ -20,7 +20,12 @@ type Spec struct {
 	PortID            string // empty when planned
 }
 
-func (spec Spec) description(s *scope.Scope) string { return s.Description() + " node " + spec.Name }
+func (spec Spec) description(s *scope.Scope) string { return spec.Description(s.Cluster) }
+
+// Description is the description of the node's floating IP in cluster.
+func (spec Spec) Description(cluster string) string {
+	return "epks cluster " + cluster + " node " + spec.Name
+}
 
 type createFIP struct {
 	floatingips.CreateOpts
