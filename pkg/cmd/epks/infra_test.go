@@ -255,11 +255,17 @@ func TestClusterCreateBuildsTheSeedTopology(t *testing.T) {
 	s := emptyCloud(t)
 	path := seedParamsFor(t, s, nil)
 	before := topology(s)
+	cli := newOpenStackCLI(t, s)
+	cliBefore, _ := cliTopology(t, cli)
 	code, out, errOut := run(t, "cluster", "create", "-p", path)
 	if code != 0 {
 		t.Fatalf("create: exit %d\n%s\n%s", code, out, errOut)
 	}
 	diff(t, added(before, topology(s)), seedTopology())
+	// What an operator lists with the openstack CLI is the seed's
+	// topology too.
+	cliAfter, cliUserData := cliTopology(t, cli)
+	diff(t, added(cliBefore, cliAfter), seedTopology())
 	for _, want := range []string{"created     network         k8scluster-mgmt", "created     server          k8scluster-minion-2", "Cluster k8scluster is built"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("progress lacks %q:\n%s", want, out)
@@ -285,6 +291,9 @@ func TestClusterCreateBuildsTheSeedTopology(t *testing.T) {
 		}
 		if got := userDataOf(t, s, sv.ID); got != want {
 			t.Errorf("user data of %s differs from epks cloud-init --role %s (%d vs %d bytes)", sv.Name, role, len(got), len(want))
+		}
+		if got := gunzipped(t, cliUserData[sv.Name]); got != want {
+			t.Errorf("user data of %s as openstack server show gives it differs from epks cloud-init --role %s (%d vs %d bytes)", sv.Name, role, len(got), len(want))
 		}
 		if !strings.Contains(want, podMAC) {
 			t.Errorf("user data of %s lacks its pod MAC %s", sv.Name, podMAC)
@@ -322,6 +331,13 @@ func userDataOf(t *testing.T, s *sim.Server, id string) string {
 	if err != nil {
 		t.Fatalf("user data of %s is not base64: %v", id, err)
 	}
+	return gunzipped(t, string(raw))
+}
+
+// gunzipped returns the user data, gunzipped when it is gzipped.
+func gunzipped(t *testing.T, s string) string {
+	t.Helper()
+	raw := []byte(s)
 	if bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(bytes.NewReader(raw))
 		if err != nil {
