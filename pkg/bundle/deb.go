@@ -44,6 +44,9 @@ func (p Package) Build(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(root)
+	if err := os.Chmod(root, 0o755); err != nil { // the package's ./, which is the node's /
+		return "", err
+	}
 	var size int64
 	for _, f := range p.Files {
 		data := f.Data
