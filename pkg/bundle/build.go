@@ -170,6 +170,10 @@ func Build(ctx context.Context, o Options) (*Manifest, error) {
 			return nil, err
 		}
 	}
+	if err := CheckDependencies(ctx, o.Out, m); err != nil {
+		return nil, err
+	}
+	logf("✓ the packages have all their dependencies on a Debian base system")
 	if err := WriteManifest(o.Out, m); err != nil {
 		return nil, err
 	}

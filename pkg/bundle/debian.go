@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // DebianPackages are the packages of the bundle that come from Debian's
@@ -37,9 +38,19 @@ type stanza struct {
 	text           string
 }
 
+var (
+	availMu     sync.Mutex
+	availCached map[string]stanza
+)
+
 // availableStanzas returns the candidate stanza of every package apt knows
-// (apt-cache dumpavail), by name.
+// (apt-cache dumpavail), by name; read once a process.
 func availableStanzas(ctx context.Context) (map[string]stanza, error) {
+	availMu.Lock()
+	defer availMu.Unlock()
+	if availCached != nil {
+		return availCached, nil
+	}
 	out, err := exec.CommandContext(ctx, "apt-cache", "dumpavail").Output()
 	if err != nil {
 		return nil, fmt.Errorf("apt-cache dumpavail (run apt-get update first): %w", err)
@@ -67,6 +78,7 @@ func availableStanzas(ctx context.Context) (map[string]stanza, error) {
 	if len(all) == 0 {
 		return nil, fmt.Errorf("apt knows no packages: run apt-get update")
 	}
+	availCached = all
 	return all, nil
 }
 
@@ -180,6 +192,46 @@ func Download(ctx context.Context, dir string, debs []Deb) error {
 		if _, err := os.Stat(filepath.Join(dir, d.File())); err != nil {
 			return fmt.Errorf("apt-get download gave no %s", d.File())
 		}
+	}
+	return nil
+}
+
+// CheckDependencies checks that the bundle's packages, on top of the base
+// system the manifest names, have every dependency they declare: it writes a
+// dpkg status of the base system and the bundle's packages and runs
+// `apt-get check` on it.
+func CheckDependencies(ctx context.Context, dir string, m *Manifest) error {
+	avail, err := availableStanzas(ctx)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, n := range m.BaseSystem {
+		s, ok := avail[n]
+		if !ok {
+			return fmt.Errorf("apt has no stanza for the base system's %s", n)
+		}
+		b.WriteString(s.text + "\nStatus: install ok installed\n\n")
+	}
+	for _, d := range m.Debs {
+		control, err := exec.CommandContext(ctx, "dpkg-deb", "--field", filepath.Join(dir, DebsDir, d.File)).Output()
+		if err != nil {
+			return fmt.Errorf("dpkg-deb --field %s: %w", d.File, err)
+		}
+		b.WriteString(strings.TrimSpace(string(control)) + "\nStatus: install ok installed\n\n")
+	}
+	tmp, err := os.MkdirTemp("", "epks-bundle-check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	status := filepath.Join(tmp, "status")
+	if err := os.WriteFile(status, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, "apt-get", "-s", "-o", "Dir::State::status="+status, "-o", "Debug::NoLocking=1", "check").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("the bundle's packages miss dependencies on a Debian base system (apt-get check): %w\n%s", err, out)
 	}
 	return nil
 }

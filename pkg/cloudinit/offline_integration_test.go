@@ -60,6 +60,21 @@ func containerd(t *testing.T) []string {
 	return nil
 }
 
+// nodeStep renders the user data of a control-plane node with the params
+// edits, extracts its files into a scratch root and runs one of its scripts
+// there with env.
+func nodeStep(t *testing.T, env []string, edits map[string]any, script string, args ...string) (string, error) {
+	t.Helper()
+	p := seedParams(t, edits)
+	ud := parseUserData(t, render(t, p, RoleControlPlane, DefaultOS))
+	root := t.TempDir()
+	ud.extract(t, root)
+	cmd := exec.Command("bash", append([]string{filepath.Join(root, "usr/local/lib/epks", script)}, args...)...)
+	cmd.Env = append(env, "EPKS_ENV="+filepath.Join(root, "etc/epks/node.env"))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // TestOfflineImages builds the images as `make images` does into an offline
 // bundle, runs the node's own import step (epks-containerd.sh import) against
 // a real containerd, and then does what epks-install.sh does with the epks
@@ -84,14 +99,7 @@ func TestOfflineImages(t *testing.T) {
 	env = append(env, "PATH="+binDir+":"+os.Getenv("PATH"))
 
 	importStep := func(source string) (string, error) {
-		p := seedParams(t, map[string]any{"offline_bundle_path": bundle, "package_source": source})
-		ud := parseUserData(t, render(t, p, RoleControlPlane, DefaultOS))
-		root := t.TempDir()
-		ud.extract(t, root)
-		cmd := exec.Command("bash", filepath.Join(root, "usr/local/lib/epks/epks-containerd.sh"), "import")
-		cmd.Env = append(env, "EPKS_ENV="+filepath.Join(root, "etc/epks/node.env"))
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+		return nodeStep(t, env, map[string]any{"offline_bundle_path": bundle, "package_source": source}, "epks-containerd.sh", "import")
 	}
 	out, err := importStep("apt")
 	if err != nil {
