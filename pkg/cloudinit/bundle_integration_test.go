@@ -162,16 +162,7 @@ func TestBundle(t *testing.T) {
 	if strings.Contains(out, "lacks") || strings.Contains(out, "will pull") {
 		t.Errorf("the node would need a registry:\n%s", out)
 	}
-	ctr := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("ctr", append([]string{"--namespace", "k8s.io"}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("ctr %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	ctr := ctrIn(t, env)
 	ls := ctr("images", "ls")
 	for ref, digest := range refs {
 		found := false

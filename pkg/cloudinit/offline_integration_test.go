@@ -60,6 +60,21 @@ func containerd(t *testing.T) []string {
 	return nil
 }
 
+// ctrIn returns a function that runs ctr in containerd's k8s.io namespace
+// with env and fails the test when ctr fails.
+func ctrIn(t *testing.T, env []string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("ctr", append([]string{"--namespace", "k8s.io"}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("ctr %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+}
+
 // nodeStep renders the user data of a control-plane node with the params
 // edits, extracts its files into a scratch root and runs one of its scripts
 // there with env.
@@ -107,16 +122,7 @@ func TestOfflineImages(t *testing.T) {
 	}
 	mustContain(t, "the import step", out, "imported 2 image tarball(s)", "kubeadm will pull: registry.k8s.io/kube-apiserver:v1.36.2")
 
-	ctr := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("ctr", append([]string{"--namespace", "k8s.io"}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("ctr %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	ctr := ctrIn(t, env)
 	list := ctr("images", "ls")
 	for _, b := range built {
 		var line string
