@@ -31,6 +31,11 @@ build: ## Build epks into _output/bin.
 images: ## OCI image tarballs of epks and the port tagger into _output/images, no container engine (VERSION, REGISTRY).
 	$(GO) run ./hack/build-images $(if $(VERSION),-version $(VERSION)) $(if $(REGISTRY),-registry $(REGISTRY)) $(if $(IMAGES_DIR),-out $(IMAGES_DIR))
 
+.PHONY: bundle
+bundle: ## The offline bundle (docs/bundle.md) into $(EPKS_CACHE)/bundle: Debian's and epks's debs, OCI tarballs of every image a node runs (BUNDLE_DIR, NCP_IMAGES=path of NCP's tarballs).
+	hack/build-tools.sh kubeadm kubelet kubectl kube-proxy crictl pause coredns etcd kube-apiserver kube-controller-manager kube-scheduler openstack-cloud-controller-manager cinder-csi-plugin csi-provisioner csi-attacher csi-snapshotter csi-resizer snapshot-controller
+	$(GO) run ./hack/bundle $(if $(BUNDLE_DIR),-out $(BUNDLE_DIR)) $(if $(NCP_IMAGES),-ncp-images $(NCP_IMAGES))
+
 .PHONY: deps
 deps: ## Install the Debian packages the tests use (cloud-init, netplan, OVS, shellcheck, containerd...), when missing.
 	hack/ci-setup.sh

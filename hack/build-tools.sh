@@ -28,6 +28,9 @@ tools=(
   "kube-controller-manager|kubernetes|k8s.io/kubernetes/cmd/kube-controller-manager|$KUBERNETES_VERSION|$k8s_ldflags"
   "kube-scheduler|kubernetes|k8s.io/kubernetes/cmd/kube-scheduler|$KUBERNETES_VERSION|$k8s_ldflags"
   "kubeadm|kubernetes|k8s.io/kubernetes/cmd/kubeadm|$KUBERNETES_VERSION|$k8s_ldflags"
+  "kubelet|kubernetes|k8s.io/kubernetes/cmd/kubelet|$KUBERNETES_VERSION|$k8s_ldflags"
+  "kubectl|kubernetes|k8s.io/kubernetes/cmd/kubectl|$KUBERNETES_VERSION|$k8s_ldflags"
+  "kube-proxy|kubernetes|k8s.io/kubernetes/cmd/kube-proxy|$KUBERNETES_VERSION|$k8s_ldflags"
   "kwok|kubernetes|sigs.k8s.io/kwok/cmd/kwok|$KWOK_VERSION|$kwok_ldflags"
   "helm|kubernetes|helm.sh/helm/v3/cmd/helm|$HELM_VERSION|$helm_ldflags"
   "openstack-cloud-controller-manager|kubernetes|k8s.io/cloud-provider-openstack/cmd/openstack-cloud-controller-manager|$CLOUD_PROVIDER_OPENSTACK_VERSION|$cpo_ldflags"
@@ -36,6 +39,9 @@ tools=(
   "csi-attacher|csi-attacher|github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher|$EXTERNAL_ATTACHER_VERSION|$(csi_ldflags "$EXTERNAL_ATTACHER_VERSION")"
   "csi-snapshotter|external-snapshotter|github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter|$EXTERNAL_SNAPSHOTTER_VERSION|$(csi_ldflags "$EXTERNAL_SNAPSHOTTER_VERSION")"
   "snapshot-controller|external-snapshotter|github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller|$EXTERNAL_SNAPSHOTTER_VERSION|$(csi_ldflags "$EXTERNAL_SNAPSHOTTER_VERSION")"
+  "pause|pause|github.com/epks/epks/hack/tools/pause|$PAUSE_VERSION|"
+  "coredns|coredns|github.com/coredns/coredns|$COREDNS_VERSION|"
+  "crictl|cri-tools|sigs.k8s.io/cri-tools/cmd/crictl|$CRI_TOOLS_VERSION|-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRI_TOOLS_VERSION"
   "csi-resizer|csi-resizer|github.com/kubernetes-csi/external-resizer/cmd/csi-resizer|$EXTERNAL_RESIZER_VERSION|$(csi_ldflags "$EXTERNAL_RESIZER_VERSION")"
 )
 
@@ -61,7 +67,10 @@ for t in "${tools[@]}"; do
   out="$EPKS_BIN/$name-$version"
   # What the binary is built from: its scratch module, package, ldflags and Go. A change to
   # any of them (a bumped dependency, a new replace) rebuilds it although its version stays.
-  stamp=$(cat "$EPKS_ROOT/hack/tools/$dir/go.mod" "$EPKS_ROOT/hack/tools/$dir/go.sum" \
+  # A module with its own source (hack/tools/pause) adds its .go files but tools.go.
+  own_src=$(find "$EPKS_ROOT/hack/tools/$dir" -maxdepth 1 -name '*.go' ! -name tools.go | sort)
+  # shellcheck disable=SC2086 # own_src is a list of paths without spaces
+  stamp=$(cat "$EPKS_ROOT/hack/tools/$dir/go.mod" "$EPKS_ROOT/hack/tools/$dir/go.sum" $own_src \
     <(printf '%s\n' "$pkg" "$ldflags" "$(go env GOVERSION)") | sha256sum | cut -d' ' -f1)
   if [ -x "$out" ] && [ ! -e "$out.stamp" ]; then
     # Built before stamps existed: adopt it as built from today's inputs.

@@ -34,3 +34,13 @@ if [ ${#need[@]} -gt 0 ]; then
   retry apt-get install -y -qq "${need[@]}"
 fi
 log "✓ Debian packages: ${want[*]}"
+# The offline bundle (make bundle, its tests) resolves and downloads Debian 12 packages with apt
+# (apt-get download, dpkg-deb): it needs apt's package lists.
+if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then
+    log "the offline bundle needs apt's package lists: run apt-get update as root"
+    exit 1
+  fi
+  retry apt-get update -qq
+fi
+log "✓ apt package lists (for make bundle)"

@@ -9,10 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/epks/epks/pkg/images"
 )
@@ -38,8 +34,8 @@ func run(o images.Options, out, caFile string) error {
 		return fmt.Errorf("reading the CA bundle (install ca-certificates, or pass -ca-bundle): %w", err)
 	}
 	o.CABundle = ca
-	o.Revision = git("rev-parse", "HEAD")
-	o.Created, err = created()
+	o.Revision = images.Revision(".")
+	o.Created, err = images.Created(".")
 	if err != nil {
 		return err
 	}
@@ -51,31 +47,6 @@ func run(o images.Options, out, caFile string) error {
 		fmt.Printf("%s  %s  %s\n", b.Path, b.Ref, b.Digest)
 	}
 	return nil
-}
-
-// created is SOURCE_DATE_EPOCH, else the time of the last commit, else the
-// epoch: never the time of the build, so that builds repeat.
-func created() (time.Time, error) {
-	s := os.Getenv("SOURCE_DATE_EPOCH")
-	if s == "" {
-		s = git("log", "-1", "--format=%ct")
-	}
-	if s == "" {
-		return time.Unix(0, 0).UTC(), nil
-	}
-	sec, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH %q is not a number of seconds", s)
-	}
-	return time.Unix(sec, 0).UTC(), nil
-}
-
-func git(args ...string) string {
-	out, err := exec.Command("git", args...).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
 }
 
 func envOr(name, def string) string {

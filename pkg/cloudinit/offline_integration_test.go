@@ -60,6 +60,36 @@ func containerd(t *testing.T) []string {
 	return nil
 }
 
+// ctrIn returns a function that runs ctr in containerd's k8s.io namespace
+// with env and fails the test when ctr fails.
+func ctrIn(t *testing.T, env []string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("ctr", append([]string{"--namespace", "k8s.io"}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("ctr %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+}
+
+// nodeStep renders the user data of a control-plane node with the params
+// edits, extracts its files into a scratch root and runs one of its scripts
+// there with env.
+func nodeStep(t *testing.T, env []string, edits map[string]any, script string, args ...string) (string, error) {
+	t.Helper()
+	p := seedParams(t, edits)
+	ud := parseUserData(t, render(t, p, RoleControlPlane, DefaultOS))
+	root := t.TempDir()
+	ud.extract(t, root)
+	cmd := exec.Command("bash", append([]string{filepath.Join(root, "usr/local/lib/epks", script)}, args...)...)
+	cmd.Env = append(env, "EPKS_ENV="+filepath.Join(root, "etc/epks/node.env"))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // TestOfflineImages builds the images as `make images` does into an offline
 // bundle, runs the node's own import step (epks-containerd.sh import) against
 // a real containerd, and then does what epks-install.sh does with the epks
@@ -84,14 +114,7 @@ func TestOfflineImages(t *testing.T) {
 	env = append(env, "PATH="+binDir+":"+os.Getenv("PATH"))
 
 	importStep := func(source string) (string, error) {
-		p := seedParams(t, map[string]any{"offline_bundle_path": bundle, "package_source": source})
-		ud := parseUserData(t, render(t, p, RoleControlPlane, DefaultOS))
-		root := t.TempDir()
-		ud.extract(t, root)
-		cmd := exec.Command("bash", filepath.Join(root, "usr/local/lib/epks/epks-containerd.sh"), "import")
-		cmd.Env = append(env, "EPKS_ENV="+filepath.Join(root, "etc/epks/node.env"))
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+		return nodeStep(t, env, map[string]any{"offline_bundle_path": bundle, "package_source": source}, "epks-containerd.sh", "import")
 	}
 	out, err := importStep("apt")
 	if err != nil {
@@ -99,16 +122,7 @@ func TestOfflineImages(t *testing.T) {
 	}
 	mustContain(t, "the import step", out, "imported 2 image tarball(s)", "kubeadm will pull: registry.k8s.io/kube-apiserver:v1.36.2")
 
-	ctr := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("ctr", append([]string{"--namespace", "k8s.io"}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("ctr %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	ctr := ctrIn(t, env)
 	list := ctr("images", "ls")
 	for _, b := range built {
 		var line string

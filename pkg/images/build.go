@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +49,9 @@ type Spec struct {
 	VersionVariable string `yaml:"versionVariable"`
 	// Description becomes the org.opencontainers.image.description label.
 	Description string `yaml:"description"`
+	// User is the user:group the image runs as [65532:65532, distroless's
+	// nonroot]; the Kubernetes components' images run as 0:0, as upstream's.
+	User string `yaml:"user,omitempty"`
 }
 
 // LoadSpecs reads every images/*.yaml of dir, sorted by name.
@@ -132,8 +136,10 @@ func BuildBinary(ctx context.Context, dir string, s Spec, o Options, out string)
 
 // Image makes the spec's image from its binary: a base layer with the
 // non-root user, /tmp and the CA bundle, and a layer with the binary, its
-// entrypoint; user 65532:65532; OCI media types and labels.
-func Image(s Spec, binary []byte, o Options) (v1.Image, error) {
+// entrypoint; then the extra layers (such as files of Debian packages the
+// binary runs); user 65532:65532 unless the spec names one; OCI media types
+// and labels.
+func Image(s Spec, binary []byte, o Options, extra ...v1.Layer) (v1.Image, error) {
 	if len(o.CABundle) == 0 {
 		return nil, errors.New("no CA bundle for the image")
 	}
@@ -171,6 +177,15 @@ func Image(s Spec, binary []byte, o Options) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("assembling the image: %w", err)
 	}
+	for _, l := range extra {
+		if img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: v1.History{Created: created, CreatedBy: "epks images: files the binary runs"}}); err != nil {
+			return nil, fmt.Errorf("assembling the image: %w", err)
+		}
+	}
+	user := s.User
+	if user == "" {
+		user = fmt.Sprintf("%d:%d", NonRootUID, NonRootUID)
+	}
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
@@ -179,9 +194,9 @@ func Image(s Spec, binary []byte, o Options) (v1.Image, error) {
 	cfg.Architecture, cfg.OS, cfg.Created = o.arch(), "linux", created
 	cfg.Config = v1.Config{
 		Entrypoint: []string{"/" + binDir + "/" + s.Binary},
-		User:       fmt.Sprintf("%d:%d", NonRootUID, NonRootUID),
+		User:       user,
 		WorkingDir: "/home/nonroot",
-		Env: []string{"PATH=/" + binDir + ":/usr/bin:/bin", "HOME=/home/nonroot",
+		Env: []string{"PATH=/" + binDir + ":/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/home/nonroot",
 			"SSL_CERT_FILE=/" + caPath},
 		Labels: map[string]string{
 			"org.opencontainers.image.title":       s.Binary,
@@ -200,6 +215,7 @@ func Image(s Spec, binary []byte, o Options) (v1.Image, error) {
 type entry struct {
 	name string
 	dir  bool
+	link string // a symlink's target
 	mode int64
 	uid  int
 	data []byte
@@ -212,9 +228,12 @@ func layer(t time.Time, entries []entry) (v1.Layer, error) {
 	tw := tar.NewWriter(&b)
 	for _, e := range entries {
 		h := &tar.Header{Name: e.name, Mode: e.mode, Uid: e.uid, Gid: e.uid, ModTime: t.UTC(), Format: tar.FormatPAX}
-		if e.dir {
+		switch {
+		case e.dir:
 			h.Typeflag = tar.TypeDir
-		} else {
+		case e.link != "":
+			h.Typeflag, h.Linkname = tar.TypeSymlink, e.link
+		default:
 			h.Typeflag, h.Size = tar.TypeReg, int64(len(e.data))
 		}
 		if err := tw.WriteHeader(h); err != nil {
@@ -231,6 +250,57 @@ func layer(t time.Time, entries []entry) (v1.Layer, error) {
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
+}
+
+// DirLayer makes a layer of the files, directories and symlinks under dir
+// (owned by root, with their modes, at time t), plus the symlinks of links
+// (path in the layer: target).
+func DirLayer(dir string, t time.Time, links map[string]string) (v1.Layer, error) {
+	var entries []entry
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == dir {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := int64(info.Mode().Perm())
+		switch {
+		case d.IsDir():
+			entries = append(entries, entry{name: rel + "/", dir: true, mode: mode})
+		case info.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, entry{name: rel, link: target, mode: 0o777})
+		case info.Mode().IsRegular():
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, entry{name: rel, mode: mode, data: data})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s for a layer: %w", dir, err)
+	}
+	names := make([]string, 0, len(links))
+	for n := range links {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		entries = append(entries, entry{name: n, link: links[n], mode: 0o777})
+	}
+	return layer(t, entries)
 }
 
 // WriteTarball writes img as an OCI image layout in a tar stream, its index

@@ -23,6 +23,8 @@ var modulePins = []struct {
 	{"EXTERNAL_ATTACHER_VERSION", "csi-attacher", "github.com/kubernetes-csi/external-attacher/v4"},
 	{"EXTERNAL_SNAPSHOTTER_VERSION", "external-snapshotter", "github.com/kubernetes-csi/external-snapshotter/v8"},
 	{"EXTERNAL_RESIZER_VERSION", "csi-resizer", "github.com/kubernetes-csi/external-resizer"},
+	{"COREDNS_VERSION", "coredns", "github.com/coredns/coredns"},
+	{"CRI_TOOLS_VERSION", "cri-tools", "sigs.k8s.io/cri-tools"},
 }
 
 // requiredVersion returns the version a go.mod requires of module ("" when it does not).

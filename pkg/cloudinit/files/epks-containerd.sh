@@ -86,9 +86,13 @@ import_images() {
   done < <("${ctr[@]}" images ls -q)
   echo "imported $n image tarball(s); containerd holds $("${ctr[@]}" images ls -q | grep -c .) image(s)"
 
+  # The list is read whole first: grep -q in a pipe from ctr would stop reading early, and
+  # ctr's SIGPIPE would fail the pipe (pipefail) with the image there.
+  local have
+  have=$("${ctr[@]}" images ls -q)
   while read -r ref; do
     [ -n "$ref" ] || continue
-    "${ctr[@]}" images ls -q | grep -qxF "$ref" || missing+=("$ref")
+    grep -qxF "$ref" <<<"$have" || missing+=("$ref")
   done < <(images_needed)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$EPKS_PACKAGE_SOURCE" = bundle ]; then

@@ -4,6 +4,8 @@
 # files of the offline bundle (package_source: bundle), then holds them at their versions.
 # With an NCP package on the image (nsx_package_path) that has Open vSwitch packages for
 # this release of Ubuntu, OVS comes from it, as on the seed's nodes.
+# A bundle made by `make bundle` (docs/bundle.md) is checked against its SHA256SUMS first;
+# `epks-packages.sh verify` does only that.
 # Arrays that may be empty expand as ${a[@]+"${a[@]}"}: bash 4.3 (Ubuntu 16.04) calls an empty
 # array unbound under set -u.
 set -euo pipefail
@@ -18,6 +20,24 @@ codename=${VERSION_CODENAME:-${UBUNTU_CODENAME:-}}
 version=${EPKS_KUBERNETES_VERSION#v}
 minor=${EPKS_KUBERNETES_VERSION%.*}
 shopt -s nullglob
+
+# verify_bundle checks every file of the offline bundle against its SHA256SUMS, when it has one
+# (a bundle put together by hand may not).
+verify_bundle() {
+  if [ ! -f "$EPKS_BUNDLE/SHA256SUMS" ]; then
+    echo "$EPKS_BUNDLE has no SHA256SUMS: its files are not checked"
+    return 0
+  fi
+  if ! (cd "$EPKS_BUNDLE" && sha256sum --check --quiet --strict SHA256SUMS); then
+    echo "the offline bundle in $EPKS_BUNDLE does not match its SHA256SUMS (files named above): copy it again" >&2
+    return 1
+  fi
+  echo "offline bundle $EPKS_BUNDLE: $(grep -c . "$EPKS_BUNDLE/SHA256SUMS") files match SHA256SUMS"
+}
+if [ "${1:-}" = verify ]; then
+  verify_bundle
+  exit
+fi
 
 # The NCP package, unpacked once (python3 comes with cloud-init; unzip may not be there).
 nsx_dir=/opt/epks/nsx
@@ -40,6 +60,7 @@ fi
 
 case $EPKS_PACKAGE_SOURCE in
 bundle)
+  verify_bundle
   debs=("$EPKS_BUNDLE"/debs/*.deb)
   if [ ${#debs[@]} -eq 0 ]; then
     echo "package_source is bundle, but $EPKS_BUNDLE/debs holds no .deb files" >&2
