@@ -131,6 +131,10 @@ EOF
 cat >"$root/etc/cloud/cloud.cfg.d/90-epks-datasources.cfg" <<'EOF'
 datasource_list: [ConfigDrive, NoCloud, None]
 EOF
+# No locales package: cloud-init leaves the locale as it is (C.UTF-8).
+cat >"$root/etc/cloud/cloud.cfg.d/92-epks-locale.cfg" <<'EOF'
+locale: false
+EOF
 # No partition table: there is nothing to grow but the file system itself.
 cat >"$root/etc/cloud/cloud.cfg.d/91-epks-disk.cfg" <<'EOF'
 growpart:

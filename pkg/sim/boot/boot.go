@@ -263,7 +263,7 @@ func (q *QEMU) prepare(m *machine, s model.Server) ([]string, error) {
 	args := []string{
 		"-name", "guest=" + s.Name, "-uuid", s.ID,
 		"-machine", "pc", "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", strconv.Itoa(cpus), "-m", strconv.Itoa(memory),
-		"-nographic", "-monitor", "none", "-serial", "file:" + filepath.Join(m.dir, "console.log"),
+		"-nodefaults", "-nographic", "-monitor", "none", "-serial", "file:" + filepath.Join(m.dir, "console.log"),
 		"-pidfile", filepath.Join(m.dir, "qemu.pid"),
 		"-smbios", "type=1,manufacturer=OpenStack Foundation,product=OpenStack Nova,serial=" + s.ID + ",uuid=" + s.ID,
 		"-kernel", img.Kernel, "-initrd", img.Initrd, "-append", img.Append,
