@@ -77,6 +77,14 @@ verify: ## gofmt, go vet, and the Kubernetes module line kept at 0.36.
 	hack/verify.sh
 
 ##@ Simulator
+.PHONY: guest-image
+guest-image: ## The Debian 12 guest disk image that viosim --boot qemu boots, built once into $(EPKS_CACHE)/images (needs root).
+	hack/build-guest-image.sh
+
+.PHONY: e2e-boot
+e2e-boot: guest-image ## viosim --boot qemu in a network namespace: a server created through Nova boots as a QEMU VM, cloud-init reads its config drive (needs root).
+	$(GO) test -tags boot -count=1 -timeout $(TEST_TIMEOUT) -v ./test/boot/
+
 
 .PHONY: viosim
 viosim: ## Serve the simulated VIO and NSX-T Manager on loopback (writes _output/viosim/viosim-params.yaml).

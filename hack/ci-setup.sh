@@ -13,9 +13,12 @@ log "✓ $(go version)"
 # the images (integration): cloud-init's schema, netplan with Open vSwitch, ifupdown's ifquery,
 # the shell script linter, openssl, containerd with ctr, the CA bundle the images carry;
 # oslo.config, which NCP reads ncp.ini with (charts tests read the chart's ncp.ini with it);
-# the official OpenStack CLI that drives viosim in pkg/sim's tests; and Heat itself (python3-heat,
-# python3-heatclient), which validates the template of epks cluster heat-template offline.
-want=(cloud-init netplan.io openvswitch-switch ifupdown shellcheck openssl containerd ca-certificates python3-oslo.config python3-openstackclient python3-octaviaclient python3-heat python3-heatclient)
+# the official OpenStack CLI that drives viosim in pkg/sim's tests; Heat itself (python3-heat,
+# python3-heatclient), which validates the template of epks cluster heat-template offline; QEMU,
+# qemu-img, debootstrap and genisoimage for the guest image and viosim --boot qemu (make
+# guest-image, make e2e-boot; genisoimage writes and isoinfo reads the config drives).
+want=(cloud-init netplan.io openvswitch-switch ifupdown shellcheck openssl containerd ca-certificates python3-oslo.config python3-openstackclient python3-octaviaclient python3-heat python3-heatclient
+  qemu-system-x86 qemu-utils debootstrap genisoimage iproute2)
 need=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

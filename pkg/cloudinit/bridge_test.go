@@ -132,11 +132,11 @@ func TestBridgeNetplan(t *testing.T) {
 }
 
 // TestBridgeIfupdown runs the bridge script of Ubuntu 16.04 and 18.04 nodes
-// (the seed's form) over a scratch root with cloud-init's ifupdown file, and
+// (the seed's form) and of Debian 12 nodes over a scratch root with cloud-init's ifupdown file, and
 // reads the result back with ifupdown's ifquery.
 func TestBridgeIfupdown(t *testing.T) {
 	ifquery := tool(t, "ifquery", "ifupdown")
-	for _, sys := range []OS{Ubuntu1804, Ubuntu1604} {
+	for _, sys := range []OS{Ubuntu1804, Ubuntu1604, Debian12} {
 		t.Run(string(sys), func(t *testing.T) {
 			ud := parseUserData(t, render(t, seedParams(t, nil), RoleControlPlane, sys))
 			root := t.TempDir()

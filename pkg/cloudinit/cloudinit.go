@@ -61,17 +61,20 @@ func RoleNames() string { return join(Roles()) }
 // OS is a node operating system that the user data supports.
 type OS string
 
-// The supported systems: today's with netplan, and the seed's with ifupdown.
+// The supported systems: today's Ubuntu with netplan, the seed's with
+// ifupdown, and Debian 12 (ifupdown, as its cloud images; the guest of
+// viosim --boot qemu). Ubuntu is the primary target.
 const (
 	Ubuntu2404 OS = "ubuntu-24.04"
 	Ubuntu2204 OS = "ubuntu-22.04"
 	Ubuntu1804 OS = "ubuntu-18.04"
 	Ubuntu1604 OS = "ubuntu-16.04"
+	Debian12   OS = "debian-12"
 	DefaultOS     = Ubuntu2404
 )
 
 // OSes lists every supported system.
-func OSes() []OS { return []OS{Ubuntu2404, Ubuntu2204, Ubuntu1804, Ubuntu1604} }
+func OSes() []OS { return []OS{Ubuntu2404, Ubuntu2204, Ubuntu1804, Ubuntu1604, Debian12} }
 
 // Valid reports whether o is one of OSes.
 func (o OS) Valid() bool { return contains(OSes(), o) }
@@ -83,9 +86,12 @@ func OSNames() string { return join(OSes()) }
 // of netplan, cgroup v1, and no containerd 2 packages in the archives.
 func (o OS) Legacy() bool { return o == Ubuntu1604 || o == Ubuntu1804 }
 
-// networkConfig is how the scripts write br-int on the system.
+// networkConfig is how the scripts write br-int on the system: ifupdown on
+// the seed's Ubuntu and on Debian 12 (its cloud images configure the NICs
+// with ifupdown, and cloud-init renders network_data.json so), netplan on
+// today's Ubuntu.
 func (o OS) networkConfig() string {
-	if o.Legacy() {
+	if o.Legacy() || o == Debian12 {
 		return "ifupdown"
 	}
 	return "netplan"

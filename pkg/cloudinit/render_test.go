@@ -59,7 +59,7 @@ func TestUserDataByRole(t *testing.T) {
 		}
 		env := ud.file(t, "/etc/epks/node.env").Content
 		netcfg := "netplan"
-		if sys == Ubuntu1604 || sys == Ubuntu1804 {
+		if sys == Ubuntu1604 || sys == Ubuntu1804 || sys == Debian12 {
 			netcfg = "ifupdown"
 		}
 		for _, want := range []string{"EPKS_ROLE='" + string(role) + "'", "EPKS_OS='" + string(sys) + "'",

@@ -22,7 +22,7 @@ type authority struct {
 	serving tls.Certificate
 }
 
-func newAuthority(address string, names []string) (*authority, error) {
+func newAuthority(address string, names, addresses []string) (*authority, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -46,8 +46,10 @@ func newAuthority(address string, names []string) (*authority, error) {
 		return nil, err
 	}
 	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}
-	if ip := net.ParseIP(address); ip != nil {
-		ips = append(ips, ip)
+	for _, a := range append([]string{address}, addresses...) {
+		if ip := net.ParseIP(a); ip != nil {
+			ips = append(ips, ip)
+		}
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "viosim"},

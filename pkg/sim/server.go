@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,6 +65,10 @@ type Options struct {
 	PlainHTTP bool
 	// DNSNames are added to the server certificate besides localhost.
 	DNSNames []string
+	// IPAddresses are added to the server certificate besides loopback and
+	// Address: where ServeOn's listeners are reached (the gateway addresses
+	// of the networks that booted servers reach viosim at).
+	IPAddresses []string
 	// Hostnames serve the OpenStack services under host names, as VIO does
 	// with IP access off: Keystone's catalog (and the auth URL, URL and
 	// Params) name each service (Keystone, Nova, Neutron, Cinder, Octavia)
@@ -115,6 +120,9 @@ type Server struct {
 	nsxURL   string
 	tokenTTL time.Duration
 
+	osHandler, nsxHandler http.Handler
+	booter                nova.Booter
+
 	mu     sync.Mutex
 	counts map[string]int
 }
@@ -155,7 +163,7 @@ func New(opts Options) (*Server, error) {
 				names = append(names, h)
 			}
 		}
-		if s.ca, err = newAuthority(opts.Address, names); err != nil {
+		if s.ca, err = newAuthority(opts.Address, names, opts.IPAddresses); err != nil {
 			return nil, err
 		}
 	}
@@ -179,10 +187,44 @@ func (s *Server) Start() error {
 	}
 	s.osURL = scheme + "://" + osLn.Addr().String()
 	s.nsxURL = scheme + "://" + nsxLn.Addr().String()
-	s.serve(osLn, s.openStackHandler(), false)
+	s.osHandler = s.openStackHandler()
 	faults := func(h http.Handler) http.Handler { return s.Faults.Wrap(NSX, api.NSX, h) }
-	s.serve(nsxLn, s.count(NSX, s.NSXManager.Handler(faults)), true)
+	s.nsxHandler = s.count(NSX, s.NSXManager.Handler(faults))
+	s.serve(osLn, s.osHandler, false)
+	s.serve(nsxLn, s.nsxHandler, true)
 	return nil
+}
+
+// SetBooter makes Nova run the servers it creates as virtual machines
+// (package boot) instead of simulating them. Call it before Start; the
+// caller closes the booter after Close.
+func (s *Server) SetBooter(b nova.Booter) { s.booter = b }
+
+// ServeOn serves the OpenStack APIs and the NSX Manager on more listeners
+// besides the loopback ones, as they are served there (TLS with the same
+// certificate): listeners in a network namespace, where booted servers reach
+// viosim. Keystone's catalog still names the loopback address (or the host
+// names of Options.Hostnames). Call it after Start; Close closes them.
+func (s *Server) ServeOn(openStack, nsx net.Listener) error {
+	if s.osHandler == nil {
+		return errors.New("ServeOn before Start")
+	}
+	s.serve(openStack, s.osHandler, false)
+	s.serve(nsx, s.nsxHandler, true)
+	return nil
+}
+
+// Ports are the ports of the OpenStack APIs and of the NSX Manager.
+func (s *Server) Ports() (openStack, nsx int) {
+	port := func(u string) int {
+		parsed, err := url.Parse(u)
+		if err != nil {
+			return 0
+		}
+		p, _ := strconv.Atoi(parsed.Port())
+		return p
+	}
+	return port(s.osURL), port(s.nsxURL)
 }
 
 func (s *Server) serve(ln net.Listener, h http.Handler, clientCerts bool) {
@@ -222,7 +264,7 @@ func (s *Server) openStackHandler() http.Handler {
 		}))
 	}
 	mux := http.NewServeMux()
-	mount(mux, "/compute/v2.1", Nova, api.NovaCinder, nova.Handler(s.World, func() string { return s.osURL + "/compute/v2.1" }))
+	mount(mux, "/compute/v2.1", Nova, api.NovaCinder, nova.Handler(s.World, func() string { return s.osURL + "/compute/v2.1" }, s.booter))
 	mount(mux, "/network", Neutron, api.Neutron, neutron.Handler(s.World, func() string { return s.osURL + "/network" }))
 	mount(mux, "/volume", Cinder, api.NovaCinder, cinder.Handler(s.World, func() string { return s.osURL + "/volume" }))
 	mount(mux, "/load-balancer", Octavia, api.Octavia, octavia.Handler(s.World, func() string { return s.osURL + "/load-balancer" }))

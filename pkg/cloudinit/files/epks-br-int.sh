@@ -3,7 +3,7 @@
 # NIC by MAC (pod_interface_mac) or by name (pod_interface), then writes the bridge with the
 # NIC's MAC as the node's network configuration and applies it:
 #   netplan (Ubuntu 22.04, 24.04): /etc/netplan/60-epks-br-int.yaml, openvswitch backend;
-#   ifupdown (Ubuntu 16.04, 18.04): /etc/network/interfaces.d/60-epks-br-int.cfg, the
+#   ifupdown (Ubuntu 16.04, 18.04, Debian 12): /etc/network/interfaces.d/60-epks-br-int.cfg, the
 #   seed's `allow-ovs br-int` stanza.
 # br-int takes the node's pod-network address by DHCP (without its routes on netplan).
 #

@@ -17,6 +17,8 @@ env_file=${EPKS_ENV:-/etc/epks/node.env}
 # shellcheck source=/dev/null
 . /etc/os-release
 codename=${VERSION_CODENAME:-${UBUNTU_CODENAME:-}}
+# ubuntu or debian: Docker's repository of containerd.io is per distribution.
+distro=${ID:-ubuntu}
 version=${EPKS_KUBERNETES_VERSION#v}
 minor=${EPKS_KUBERNETES_VERSION%.*}
 shopt -s nullglob
@@ -84,8 +86,8 @@ apt)
     gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
   echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/$minor/deb/ /" \
     >/etc/apt/sources.list.d/kubernetes.list
-  curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o /etc/apt/keyrings/docker.asc
-  echo "deb [signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu $codename stable" \
+  curl -fsSL "https://download.docker.com/linux/$distro/gpg" -o /etc/apt/keyrings/docker.asc
+  echo "deb [signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/$distro $codename stable" \
     >/etc/apt/sources.list.d/docker.list
   chmod 0644 /etc/apt/keyrings/kubernetes-apt-keyring.gpg /etc/apt/keyrings/docker.asc
   apt-get update -q

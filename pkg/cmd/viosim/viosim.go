@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/pkg/sim/boot"
 	"github.com/epks/epks/pkg/sim/fault"
 	"github.com/epks/epks/pkg/sim/model"
 )
@@ -37,6 +39,14 @@ type options struct {
 	lbProvider     string
 	faults         []string
 	allowRemote    bool
+	boot           string
+	bootDir        string
+	bootImages     []string
+	bootNetNS      string
+	bootBridges    []string
+	bootAddresses  []string
+	bootMemory     int
+	bootCPUs       int
 }
 
 // Main runs viosim and returns the exit code: 0 after an interrupt, 2 for
@@ -81,6 +91,14 @@ API (/control/v1/faults); the control API also shows the model and the requests 
 	f.DurationVar(&o.tokenTTL, "token-ttl", time.Hour, "how long Keystone tokens last")
 	f.StringVar(&o.lbProvider, "lb-provider", "nsx", "load_balancer_provider written into the parameters file (nsx or octavia)")
 	f.StringArrayVar(&o.faults, "fault", nil, `fault rule as JSON, e.g. {"service":"nova","method":"GET","status":503,"count":2} (repeatable)`)
+	f.StringVar(&o.boot, "boot", "", "run the servers Nova creates as virtual machines: qemu (software emulation; see docs/viosim.md)")
+	f.StringVar(&o.bootDir, "boot-dir", "", "directory of the machines' disks, config drives and console logs [<dir>/machines]")
+	f.StringArrayVar(&o.bootImages, "boot-image", nil, "disk image the servers boot, [GLANCE_IMAGE=]PATH.qcow2 with its .vmlinuz and .initrd beside; without a name, for every image (repeatable)")
+	f.StringVar(&o.bootNetNS, "boot-netns", "", "network namespace (ip netns) of the machines' NICs and bridges")
+	f.StringArrayVar(&o.bootBridges, "boot-bridge", nil, "NETWORK=BRIDGE: the bridge in --boot-netns of a Neutron network (name or id) (repeatable)")
+	f.StringArrayVar(&o.bootAddresses, "boot-address", nil, "address in --boot-netns (the gateway of a bridged network) where viosim also serves, on the same ports (repeatable)")
+	f.IntVar(&o.bootMemory, "boot-max-memory", 2048, "MiB of memory a machine gets at most (the flavor's otherwise)")
+	f.IntVar(&o.bootCPUs, "boot-max-cpus", 2, "vCPUs a machine gets at most (the flavor's otherwise)")
 	f.BoolVar(&o.allowRemote, "allow-non-loopback", false, "allow listening on a non-loopback address")
 	_ = f.MarkHidden("allow-non-loopback")
 	c.SetArgs(args)
@@ -100,6 +118,67 @@ API (/control/v1/faults); the control API also shows the model and the requests 
 
 type badInput struct{ error }
 
+// bootConfig checks the --boot flags, all problems at once; nil without
+// --boot.
+func (o options) bootConfig() (*boot.Config, error) {
+	var problems []string
+	if o.boot == "" {
+		for name, set := range map[string]bool{"--boot-image": len(o.bootImages) > 0, "--boot-netns": o.bootNetNS != "",
+			"--boot-bridge": len(o.bootBridges) > 0, "--boot-address": len(o.bootAddresses) > 0, "--boot-dir": o.bootDir != ""} {
+			if set {
+				problems = append(problems, name+" needs --boot qemu")
+			}
+		}
+		sort.Strings(problems)
+		if len(problems) > 0 {
+			return nil, errors.New(strings.Join(problems, "; "))
+		}
+		return nil, nil
+	}
+	if o.boot != "qemu" {
+		problems = append(problems, fmt.Sprintf("--boot %q is not qemu", o.boot))
+	}
+	cfg := boot.Config{Dir: o.bootDir, Images: map[string]boot.Image{}, NetNS: o.bootNetNS, Bridges: map[string]string{},
+		MaxMemoryMiB: o.bootMemory, MaxCPUs: o.bootCPUs}
+	if cfg.Dir == "" {
+		cfg.Dir = filepath.Join(o.dir, "machines")
+	}
+	if len(o.bootImages) == 0 {
+		problems = append(problems, "--boot qemu needs a disk image: --boot-image PATH (make guest-image builds one)")
+	}
+	for _, v := range o.bootImages {
+		name, path, ok := strings.Cut(v, "=")
+		if !ok {
+			name, path = "", v
+		}
+		if path == "" {
+			problems = append(problems, fmt.Sprintf("--boot-image %q names no file", v))
+			continue
+		}
+		cfg.Images[name] = boot.Image{Disk: path}
+	}
+	for _, v := range o.bootBridges {
+		network, bridge, ok := strings.Cut(v, "=")
+		if !ok || network == "" || bridge == "" {
+			problems = append(problems, fmt.Sprintf("--boot-bridge %q is not NETWORK=BRIDGE", v))
+			continue
+		}
+		cfg.Bridges[network] = bridge
+	}
+	if (len(o.bootBridges) > 0 || len(o.bootAddresses) > 0) && o.bootNetNS == "" {
+		problems = append(problems, "--boot-bridge and --boot-address need --boot-netns")
+	}
+	for _, a := range o.bootAddresses {
+		if net.ParseIP(a) == nil {
+			problems = append(problems, fmt.Sprintf("--boot-address %q is not an IP address", a))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
+	return &cfg, nil
+}
+
 func run(ctx context.Context, o options, out io.Writer) error {
 	seed := model.ClusterSeed(o.cluster, o.controlPlanes, o.workers)
 	if o.seedFile != "" {
@@ -111,13 +190,28 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if o.lbProvider != "nsx" && o.lbProvider != "octavia" {
 		return badInput{fmt.Errorf("--lb-provider %q is not nsx or octavia", o.lbProvider)}
 	}
+	bootCfg, err := o.bootConfig()
+	if err != nil {
+		return badInput{err}
+	}
 	s, err := sim.New(sim.Options{
 		Seed: &seed, Address: o.address, AllowNonLoopback: o.allowRemote, OpenStackPort: o.osPort, NSXPort: o.nsxPort,
 		PlainHTTP: o.plainHTTP, NSXRateLimit: o.nsxRate, NSXConcurrency: o.nsxConcurrency,
-		Transition: o.transition, TokenTTL: o.tokenTTL,
+		Transition: o.transition, TokenTTL: o.tokenTTL, IPAddresses: o.bootAddresses,
 	})
 	if err != nil {
 		return badInput{err}
+	}
+	if bootCfg != nil {
+		bootCfg.Log = func(format string, args ...any) { fmt.Fprintf(out, "boot: "+format+"\n", args...) }
+		q, err := boot.New(s.World, *bootCfg)
+		if err != nil {
+			return badInput{err}
+		}
+		// The machines stop by their pids when viosim stops; QEMU gets
+		// SIGKILL should viosim die.
+		defer q.Close()
+		s.SetBooter(q)
 	}
 	for _, raw := range o.faults {
 		var r fault.Rule
@@ -132,6 +226,24 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer s.Close()
+	if bootCfg != nil {
+		osPort, nsxPort := s.Ports()
+		for _, a := range o.bootAddresses {
+			osLn, err := boot.ListenIn(o.bootNetNS, net.JoinHostPort(a, fmt.Sprint(osPort)))
+			if err != nil {
+				return err
+			}
+			nsxLn, err := boot.ListenIn(o.bootNetNS, net.JoinHostPort(a, fmt.Sprint(nsxPort)))
+			if err != nil {
+				osLn.Close()
+				return err
+			}
+			if err := s.ServeOn(osLn, nsxLn); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "Serving in network namespace %s at %s (ports %d and %d) for the booted servers\n", o.bootNetNS, a, osPort, nsxPort)
+		}
+	}
 	lb := ""
 	if o.lbProvider == "octavia" {
 		lb = "octavia"

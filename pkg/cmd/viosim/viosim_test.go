@@ -89,3 +89,29 @@ func TestBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestBootFlags: bad --boot flags exit 2 naming every problem at once, and
+// nothing is served.
+func TestBootFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--boot-netns", "x", "--boot-image", "a.qcow2"}, []string{"--boot-image needs --boot qemu", "--boot-netns needs --boot qemu"}},
+		{[]string{"--boot", "kvm", "--boot-bridge", "net", "--boot-address", "nope"},
+			[]string{`--boot "kvm" is not qemu`, "needs a disk image", `--boot-bridge "net" is not NETWORK=BRIDGE`,
+				"--boot-bridge and --boot-address need --boot-netns", `--boot-address "nope" is not an IP address`}},
+		{[]string{"--boot", "qemu", "--boot-image", filepath.Join(t.TempDir(), "missing.qcow2")}, []string{"missing.qcow2"}},
+	} {
+		var out, errOut syncBuffer
+		code := Main(context.Background(), append([]string{"--dir", t.TempDir()}, tc.args...), &out, &errOut)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", tc.args, code, errOut.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errOut.String(), w) {
+				t.Errorf("%v: error %q lacks %q", tc.args, errOut.String(), w)
+			}
+		}
+	}
+}

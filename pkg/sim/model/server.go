@@ -39,6 +39,12 @@ type Server struct {
 	Tags        []string
 	// ServerGroupID is the group the server was scheduled in.
 	ServerGroupID string
+	// Booted servers run as machines (viosim --boot qemu): their status
+	// follows the machine, set with UpdateServer, instead of becoming
+	// ACTIVE after the transition delay.
+	Booted bool
+	// Fault is why the server is in ERROR, as Nova's fault message.
+	Fault string
 	// ownPorts are the ports Nova made for it (deleted with it); ports
 	// passed in are only unbound.
 	ownPorts  []string
@@ -164,7 +170,7 @@ func (w *World) CreateServer(s Server, nics []NIC) (Server, error) {
 			g.Members = append(g.Members, s.ID)
 		}
 	}
-	if s.Status == "BUILD" {
+	if s.Status == "BUILD" && !s.Booted {
 		id := s.ID
 		w.later(func() {
 			if sv, ok := w.servers.get(id); ok && sv.Status == "BUILD" {

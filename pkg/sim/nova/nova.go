@@ -18,16 +18,34 @@ import (
 // MaxMicroversion is the newest microversion served.
 const MaxMicroversion = "2.96"
 
+// Booter runs servers as virtual machines (viosim --boot qemu, package
+// boot). With one, Nova creates servers Booted (their status follows the
+// machine), calls Boot once a server is created and Stop before it is
+// deleted, and serves the machine's serial console as os-getConsoleOutput.
+type Booter interface {
+	// Boot starts the server's machine in the background; it sets the
+	// server ACTIVE once the machine runs, ERROR (with a fault) when it
+	// cannot start.
+	Boot(s model.Server)
+	// Stop stops the server's machine and waits for it to exit.
+	Stop(id string) error
+	// ConsoleOutput returns the last lines of the serial console (every
+	// line when lines <= 0).
+	ConsoleOutput(id string, lines int) (string, error)
+}
+
 // Handler returns the Compute API; base is its URL (for links), and the
-// handler expects paths below it (e.g. "/servers").
-func Handler(world *model.World, base func() string) http.Handler {
-	n := &nova{world: world, base: base}
+// handler expects paths below it (e.g. "/servers"). A nil booter keeps the
+// servers simulated.
+func Handler(world *model.World, base func() string, booter Booter) http.Handler {
+	n := &nova{world: world, base: base, booter: booter}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /servers", n.listServers(false))
 	mux.HandleFunc("GET /servers/detail", n.listServers(true))
 	mux.HandleFunc("POST /servers", n.createServer)
 	mux.HandleFunc("GET /servers/{id}", n.getServer)
 	mux.HandleFunc("DELETE /servers/{id}", n.deleteServer)
+	mux.HandleFunc("POST /servers/{id}/action", n.action)
 	mux.HandleFunc("GET /servers/{id}/ips", n.serverIPs)
 	mux.HandleFunc("GET /servers/{id}/os-interface", n.interfaces)
 	mux.HandleFunc("GET /servers/{id}/os-volume_attachments", n.listAttachments)
@@ -50,8 +68,9 @@ func Handler(world *model.World, base func() string) http.Handler {
 }
 
 type nova struct {
-	world *model.World
-	base  func() string
+	world  *model.World
+	base   func() string
+	booter Booter
 }
 
 // microversion returns the requested microversion's minor number (1 when
@@ -166,6 +185,9 @@ func (n *nova) serverView(r *http.Request, s model.Server, detail bool) map[stri
 	} {
 		v[k] = val
 	}
+	if s.Status == "ERROR" && s.Fault != "" {
+		v["fault"] = map[string]any{"code": 500, "message": s.Fault, "created": api.OpenStackTime(s.UpdatedAt)}
+	}
 	return v
 }
 
@@ -261,7 +283,7 @@ func (n *nova) createServer(w http.ResponseWriter, r *http.Request) {
 	spec := model.Server{Name: req.Server.Name, ProjectID: tok.ProjectID, UserID: tok.UserID,
 		FlavorID: req.Server.FlavorRef, ImageID: req.Server.ImageRef, KeyName: req.Server.KeyName,
 		AvailabilityZone: req.Server.AvailabilityZone, Metadata: req.Server.Metadata, Status: "BUILD",
-		Tags: req.Server.Tags, ServerGroupID: req.Hints.Group}
+		Tags: req.Server.Tags, ServerGroupID: req.Hints.Group, Booted: n.booter != nil}
 	nics, err := n.checkCreate(r, &spec, req.Server.Networks, req.Server.ConfigDrive, req.Server.UserData)
 	if err != nil {
 		api.Error(w, api.NovaCinder, err)
@@ -272,6 +294,9 @@ func (n *nova) createServer(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, api.NovaCinder, err)
 		return
 	}
+	if n.booter != nil {
+		n.booter.Boot(s)
+	}
 	api.WriteJSON(w, http.StatusAccepted, map[string]any{"server": map[string]any{
 		"id": s.ID, "links": n.link("servers", s.ID), "OS-DCF:diskConfig": "MANUAL",
 		"security_groups": []any{map[string]any{"name": "default"}}, "adminPass": "viosim",
@@ -280,12 +305,78 @@ func (n *nova) createServer(w http.ResponseWriter, r *http.Request) {
 
 func (n *nova) deleteServer(w http.ResponseWriter, r *http.Request) {
 	if s, ok := n.server(w, r); ok {
+		if n.booter != nil && s.Booted {
+			if err := n.booter.Stop(s.ID); err != nil {
+				api.Error(w, api.NovaCinder, err)
+				return
+			}
+		}
 		if err := n.world.DeleteServer(s.ID); err != nil {
 			api.Error(w, api.NovaCinder, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// action serves the server actions viosim knows: os-getConsoleOutput, the
+// serial console of a booted server (empty for a simulated one).
+func (n *nova) action(w http.ResponseWriter, r *http.Request) {
+	s, ok := n.server(w, r)
+	if !ok {
+		return
+	}
+	var req map[string]json.RawMessage
+	if err := api.ReadJSON(r, &req); err != nil || len(req) != 1 {
+		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, "Malformed request body")
+		return
+	}
+	raw, ok := req["os-getConsoleOutput"]
+	if !ok {
+		for name := range req {
+			api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, fmt.Sprintf("There is no such action: %s", name))
+		}
+		return
+	}
+	var args struct {
+		Length any `json:"length"`
+	}
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &args); err != nil {
+			api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, "Invalid input for field/attribute os-getConsoleOutput.")
+			return
+		}
+	}
+	lines := -1
+	switch v := args.Length.(type) {
+	case nil:
+	case float64:
+		lines = int(v)
+	case string:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, fmt.Sprintf("Invalid input for field/attribute length. Value: %s.", v))
+			return
+		}
+		lines = n
+	default:
+		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, fmt.Sprintf("Invalid input for field/attribute length. Value: %v.", v))
+		return
+	}
+	out := ""
+	if n.booter != nil && s.Booted {
+		if s.Status == "BUILD" {
+			api.ErrorStatus(w, api.NovaCinder, http.StatusConflict,
+				fmt.Sprintf("Cannot 'get_console_output' instance %s while it is in vm_state building", s.ID))
+			return
+		}
+		var err error
+		if out, err = n.booter.ConsoleOutput(s.ID, lines); err != nil {
+			api.Error(w, api.NovaCinder, err)
+			return
+		}
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"output": out})
 }
 
 func (n *nova) serverIPs(w http.ResponseWriter, r *http.Request) {

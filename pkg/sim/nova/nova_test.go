@@ -223,3 +223,25 @@ func TestFlavorsZonesQuotasAndMicroversions(t *testing.T) {
 		wantCode(t, "a microversion above the served", err, http.StatusNotAcceptable)
 	})
 }
+
+// TestConsoleOutputSimulated asks a simulated server for its console output
+// (os-getConsoleOutput, as `openstack console log show`): empty, since no
+// machine runs it; an unknown action is refused.
+func TestConsoleOutputSimulated(t *testing.T) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+		compute, err := openstack.NewComputeV2(pc, eo)
+		fatal(t, "compute", err)
+		var id string
+		for _, sv := range s.Seeded.Servers {
+			id = sv.ID
+		}
+		out, err := servers.ShowConsoleOutput(ctx, compute, id, servers.ShowConsoleOutputOpts{Length: 10}).Extract()
+		if err != nil || out != "" {
+			t.Errorf("console output of a simulated server: %q, %v; want empty", out, err)
+		}
+		_, err = compute.Post(ctx, compute.ServiceURL("servers", id, "action"), map[string]any{"os-nope": nil}, nil, nil)
+		wantCode(t, "an unknown action", err, http.StatusBadRequest)
+		_, err = servers.ShowConsoleOutput(ctx, compute, "00000000-0000-0000-0000-000000000000", servers.ShowConsoleOutputOpts{}).Extract()
+		wantCode(t, "console output of no server", err, http.StatusNotFound)
+	})
+}
