@@ -11,13 +11,14 @@ import (
 	"os"
 
 	"github.com/epks/epks/pkg/images"
+	"github.com/epks/epks/pkg/names"
 )
 
 func main() {
 	o := images.Options{}
 	var out, caFile string
-	flag.StringVar(&o.Version, "version", envOr("VERSION", images.DefaultTag), "tag of the images and version of the binaries")
-	flag.StringVar(&o.Registry, "registry", envOr("REGISTRY", images.DefaultRegistry), "registry in the image names")
+	flag.StringVar(&o.Version, "version", envOr("VERSION", names.Version), "tag of the images and version of the binaries")
+	flag.StringVar(&o.Registry, "registry", envOr("REGISTRY", names.Registry), "registry in the image names")
 	flag.StringVar(&out, "out", envOr("IMAGES_DIR", "_output/images"), "directory of the tarballs")
 	flag.StringVar(&caFile, "ca-bundle", "/etc/ssl/certs/ca-certificates.crt", "CA bundle the images trust")
 	flag.StringVar(&o.GOARCH, "arch", envOr("GOARCH", "amd64"), "architecture of the binaries")

@@ -25,6 +25,7 @@ import (
 
 	"github.com/epks/epks/pkg/bundle"
 	"github.com/epks/epks/pkg/images"
+	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/test/toolbin"
 )
 
@@ -88,7 +89,7 @@ func run(ctx context.Context, out, cache, ncp, caFile string, requireNCP, force 
 		Binary: toolbin.Path, Versions: versions, VersionsEnv: v, CABundle: ca, NCPImages: ncp,
 		EPKS: func(ctx context.Context, dir string) ([]images.Built, error) {
 			return images.BuildAll(ctx, ".", "images", dir, images.Options{
-				Registry: images.DefaultRegistry, Version: images.DefaultTag,
+				Registry: names.Registry, Version: names.Version,
 				Revision: images.Revision("."), Created: created, CABundle: ca})
 		},
 		Log: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },

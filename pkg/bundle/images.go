@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/epks/epks/pkg/images"
+	"github.com/epks/epks/pkg/names"
 )
 
 // UpstreamRegistry is the registry in the names of the upstream images:
@@ -29,7 +30,7 @@ type UpstreamImage struct {
 }
 
 // Ref is the image's name.
-func (u UpstreamImage) Ref() string { return images.Reference(UpstreamRegistry, u.Repository, u.Tag) }
+func (u UpstreamImage) Ref() string { return names.Image(UpstreamRegistry, u.Repository, u.Tag) }
 
 // Spec is the image's build spec for pkg/images.
 func (u UpstreamImage) Spec() images.Spec {

@@ -30,7 +30,7 @@ import (
 
 	sigsyaml "sigs.k8s.io/yaml"
 
-	"github.com/epks/epks/pkg/images"
+	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/params"
 )
 
@@ -107,8 +107,6 @@ const (
 	installTimeout = "30m"
 	// MaxUserData is Nova's limit of user data, in bytes of base64.
 	MaxUserData = 65535
-	// ReleaseName is the release `epks install` installs on the node.
-	ReleaseName = "epks-addons"
 )
 
 //go:embed files
@@ -280,7 +278,7 @@ func NodeEnv(p *params.Params, o Options) string {
 		{"EPKS_MTU", strconv.Itoa(p.MTU), ""},
 		{"EPKS_MGMT_NET_CIDR", mgmtCIDR, "mgmt_net_cidr: the kubelet's node IP is this node's address in it"},
 		{"EPKS_IMAGE", EPKSImage(p), "the image epks install runs from"},
-		{"EPKS_RELEASE", ReleaseName, ""},
+		{"EPKS_RELEASE", names.Release, ""},
 		{"EPKS_NAMESPACE", p.Namespace, ""},
 		{"EPKS_INSTALL_TIMEOUT", installTimeout, ""},
 	}
@@ -302,11 +300,11 @@ func EPKSImage(p *params.Params) string {
 	if p.EPKSImage != "" {
 		return p.EPKSImage
 	}
-	registry := images.DefaultRegistry
+	registry := names.Registry
 	if p.ImageRegistry != "" {
 		registry = strings.TrimSuffix(p.ImageRegistry, "/")
 	}
-	return images.Reference(registry, images.EPKS, images.DefaultTag)
+	return names.Image(registry, names.EPKSRepository, names.Version)
 }
 
 // shellQuote quotes s for sh: in single quotes, with each single quote

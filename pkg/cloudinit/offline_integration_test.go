@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/epks/epks/pkg/images"
+	"github.com/epks/epks/pkg/names"
 )
 
 // containerd starts a containerd of its own (no CRI, files under the test's
@@ -102,7 +103,7 @@ func TestOfflineImages(t *testing.T) {
 	}
 	bundle := t.TempDir()
 	built, err := images.BuildAll(context.Background(), "../..", "../../images", filepath.Join(bundle, "images"),
-		images.Options{Registry: images.DefaultRegistry, Version: images.DefaultTag, Created: testNow, CABundle: ca})
+		images.Options{Registry: names.Registry, Version: names.Version, Created: testNow, CABundle: ca})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestOfflineImages(t *testing.T) {
 	ctr("images", "mount", EPKSImage(seedParams(t, nil)), mnt)
 	defer ctr("images", "unmount", mnt)
 	version, err := exec.Command(filepath.Join(mnt, "usr/local/bin/epks"), "--version").CombinedOutput()
-	if err != nil || !strings.Contains(string(version), "epks version "+images.DefaultTag) {
+	if err != nil || !strings.Contains(string(version), "epks version "+names.Version) {
 		t.Errorf("epks --version from the mounted image: %v\n%s", err, version)
 	}
 

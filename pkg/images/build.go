@@ -1,3 +1,8 @@
+// Package images builds the container images of epks without a container
+// engine: a static binary, a non-root user and a CA bundle in scratch
+// layers, written as OCI image tarballs that `ctr images import` (and
+// `docker load`) accept. The nodes import them from the offline bundle.
+// Their names are pkg/names'.
 package images
 
 import (
@@ -24,6 +29,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/epks/epks/pkg/atomicfile"
+	"github.com/epks/epks/pkg/names"
 )
 
 // The user the images run as: distroless's nonroot.
@@ -113,7 +119,7 @@ func (o Options) arch() string {
 }
 
 // Ref returns the name of the spec's image.
-func (o Options) Ref(s Spec) string { return Reference(o.Registry, s.Repository, o.Version) }
+func (o Options) Ref(s Spec) string { return names.Image(o.Registry, s.Repository, o.Version) }
 
 // TarballName is the file name of the spec's image tarball, e.g.
 // epks_v0.1.0.tar.

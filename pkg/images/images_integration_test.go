@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/epks/epks/pkg/names"
 )
 
 // TestMakeImages builds every image of images/ as `make images` does and
@@ -19,7 +21,7 @@ func TestMakeImages(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the images carry the build machine's CA bundle: install Debian's ca-certificates: %v", err)
 	}
-	o := Options{Registry: DefaultRegistry, Version: DefaultTag, Revision: "test",
+	o := Options{Registry: names.Registry, Version: names.Version, Revision: "test",
 		Created: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), CABundle: ca}
 	out := t.TempDir()
 	built, err := BuildAll(context.Background(), "../..", "../../images", out, o)
@@ -31,7 +33,7 @@ func TestMakeImages(t *testing.T) {
 	}
 	for _, b := range built {
 		t.Run(b.Spec.Binary, func(t *testing.T) {
-			if b.Path != filepath.Join(out, o.TarballName(b.Spec)) || b.Ref != Reference(DefaultRegistry, b.Spec.Repository, DefaultTag) {
+			if b.Path != filepath.Join(out, o.TarballName(b.Spec)) || b.Ref != names.Image(names.Registry, b.Spec.Repository, names.Version) {
 				t.Errorf("built %+v", b)
 			}
 			img := readTarball(t, b.Path, b.Ref)
@@ -46,8 +48,8 @@ func TestMakeImages(t *testing.T) {
 				t.Errorf("no binary in the image: %+v", h)
 			}
 			out := runEntrypoint(t, img, "--version")
-			if !strings.Contains(out, b.Spec.Binary) || !strings.Contains(out, DefaultTag) {
-				t.Errorf("%s --version printed %q, want its name and %s", b.Spec.Binary, out, DefaultTag)
+			if !strings.Contains(out, b.Spec.Binary) || !strings.Contains(out, names.Version) {
+				t.Errorf("%s --version printed %q, want its name and %s", b.Spec.Binary, out, names.Version)
 			}
 		})
 	}

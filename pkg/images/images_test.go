@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/epks/epks/charts"
+	"github.com/epks/epks/pkg/names"
 )
 
 func testOptions() Options {
@@ -107,19 +108,19 @@ func TestBuildFiles(t *testing.T) {
 			t.Errorf("%s: package %s: %v", s.Repository, s.Package, err)
 		}
 	}
-	if got[EPKS].Binary != "epks" || got[EPKS].VersionVariable != "github.com/epks/epks/pkg/cmd/epks.Version" {
-		t.Errorf("epks image: %+v", got[EPKS])
+	if got[names.EPKSRepository].Binary != "epks" || got[names.EPKSRepository].VersionVariable != "github.com/epks/epks/pkg/names.Version" {
+		t.Errorf("epks image: %+v", got[names.EPKSRepository])
 	}
-	if got[PortTagger].Binary != "epks-port-tagger" || got[PortTagger].VersionVariable != "github.com/epks/epks/pkg/cmd/porttagger.Version" {
-		t.Errorf("port tagger image: %+v", got[PortTagger])
+	if got[names.PortTaggerRepository].Binary != "epks-port-tagger" || got[names.PortTaggerRepository].VersionVariable != "github.com/epks/epks/pkg/names.Version" {
+		t.Errorf("port tagger image: %+v", got[names.PortTaggerRepository])
 	}
 	ch, err := charts.LoadAddons()
 	if err != nil {
 		t.Fatal(err)
 	}
 	image := ch.Values["portTagger"].(map[string]any)["image"].(map[string]any)
-	if image["registry"] != DefaultRegistry || image["repository"] != PortTagger || image["tag"] != DefaultTag {
-		t.Errorf("the chart's port tagger image %v is not the one make images builds (%s)", image, Reference(DefaultRegistry, PortTagger, DefaultTag))
+	if image["registry"] != names.Registry || image["repository"] != names.PortTaggerRepository || image["tag"] != names.Version {
+		t.Errorf("the chart's port tagger image %v is not the one make images builds (%s)", image, names.Image(names.Registry, names.PortTaggerRepository, names.Version))
 	}
 
 	dir := t.TempDir()

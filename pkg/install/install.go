@@ -39,14 +39,11 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/render"
 )
 
 const (
-	// DefaultReleaseName is the Helm release name epks uses.
-	DefaultReleaseName = "epks-addons"
-	// DefaultNamespace is where the release lives.
-	DefaultNamespace = "epks-system"
 	// DefaultTimeout bounds how long Install waits for components.
 	DefaultTimeout = 10 * time.Minute
 	// maxHistory is how many release revisions Helm keeps.
@@ -62,9 +59,9 @@ const (
 type Options struct {
 	// Getter gives the clients of the target cluster (kubeconfig, context).
 	Getter genericclioptions.RESTClientGetter
-	// Namespace of the release [DefaultNamespace].
+	// Namespace of the release [names.Namespace].
 	Namespace string
-	// ReleaseName [DefaultReleaseName].
+	// ReleaseName [names.Release].
 	ReleaseName string
 	// Chart and Values are what to install.
 	Chart  *chart.Chart
@@ -88,10 +85,10 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.Namespace == "" {
-		o.Namespace = DefaultNamespace
+		o.Namespace = names.Namespace
 	}
 	if o.ReleaseName == "" {
-		o.ReleaseName = DefaultReleaseName
+		o.ReleaseName = names.Release
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/epks/epks/charts"
+	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/render"
 	"github.com/epks/epks/pkg/values"
@@ -117,14 +118,14 @@ func TestSecretUsers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			changed := renderSeed(t, tc.edit)
-			secrets, err := ChangedSecrets(base, changed, DefaultNamespace)
+			secrets, err := ChangedSecrets(base, changed, names.Namespace)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if strings.Join(secrets, ",") != strings.Join(tc.secrets, ",") {
 				t.Errorf("changed Secrets %v, want %v", secrets, tc.secrets)
 			}
-			users, err := SecretUsers(changed, DefaultNamespace, secrets)
+			users, err := SecretUsers(changed, names.Namespace, secrets)
 			if err != nil {
 				t.Fatal(err)
 			}

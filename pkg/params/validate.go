@@ -17,6 +17,7 @@ import (
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 
 	"github.com/epks/epks/pkg/certs"
+	"github.com/epks/epks/pkg/names"
 )
 
 // Defaults of our additions.
@@ -27,7 +28,6 @@ const (
 	DefaultMTU                     = 1500
 	DefaultStorageClassName        = "cinder"
 	DefaultVolumeSnapshotClassName = "cinder-snapshot"
-	DefaultNamespace               = "epks-system"
 	DefaultPodInterface            = "ens224"
 	DefaultKubernetesVersion       = "v1.36.2"
 	DefaultOfflineBundlePath       = "/opt/epks"
@@ -127,7 +127,7 @@ func (v *validator) defaults() {
 		p.VolumeSnapshotClassName = DefaultVolumeSnapshotClassName
 	}
 	if p.Namespace == "" {
-		p.Namespace = DefaultNamespace
+		p.Namespace = names.Namespace
 	}
 	if p.KubernetesVersion == "" {
 		p.KubernetesVersion = DefaultKubernetesVersion

@@ -13,6 +13,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/postrender"
+
+	"github.com/epks/epks/pkg/names"
 )
 
 // DefaultKubeVersion is the Kubernetes version rendering assumes when it has
@@ -21,7 +23,7 @@ const DefaultKubeVersion = "v1.36.2"
 
 // Options configure Render.
 type Options struct {
-	// ReleaseName [epks-addons] and Namespace [epks-system] of the release.
+	// ReleaseName [names.Release] and Namespace [names.Namespace] of the release.
 	ReleaseName string
 	Namespace   string
 	// KubeVersion the manifests are for [DefaultKubeVersion].
@@ -36,10 +38,10 @@ type Options struct {
 // Render renders ch with values, CRDs first, and returns the manifests.
 func Render(ctx context.Context, ch *chart.Chart, values map[string]any, opts Options) (string, error) {
 	if opts.ReleaseName == "" {
-		opts.ReleaseName = "epks-addons"
+		opts.ReleaseName = names.Release
 	}
 	if opts.Namespace == "" {
-		opts.Namespace = "epks-system"
+		opts.Namespace = names.Namespace
 	}
 	if opts.KubeVersion == "" {
 		opts.KubeVersion = DefaultKubeVersion
@@ -60,6 +62,16 @@ func Render(ctx context.Context, ch *chart.Chart, values map[string]any, opts Op
 	in.KubeVersion = kv
 	in.PostRenderer = opts.PostRenderer
 	in.OutputDir = opts.OutputDir
+	// The values are checked against the chart's schema first, as Helm
+	// does, so that a value the schema refuses is told from a chart that
+	// does not render.
+	merged, err := chartutil.CoalesceValues(ch, values)
+	if err != nil {
+		return "", &ValuesError{msg: cleanMessage(err)}
+	}
+	if err := chartutil.ValidateAgainstSchema(ch, merged); err != nil {
+		return "", &ValuesError{msg: "invalid values: " + cleanMessage(err)}
+	}
 	rel, err := in.RunWithContext(ctx, ch, values)
 	if err != nil {
 		return "", cleanError(err)
@@ -75,14 +87,27 @@ func Render(ctx context.Context, ch *chart.Chart, values map[string]any, opts Op
 // quotedValue is a value as the schema validator quotes it in its messages.
 var quotedValue = regexp.MustCompile(`'(?:[^'\\]|\\.)*' (does not match pattern|is not valid)`)
 
-// cleanError shortens Helm's wrapping of template failures to what the chart
-// said, and takes values out of schema messages: a value that fails a
+// ValuesError is values the chart refuses: its schema, or a check of the
+// chart's templates (a `fail` with a message for the user). Any other
+// error of Render is the chart's or the post-renderer's.
+type ValuesError struct{ msg string }
+
+func (e *ValuesError) Error() string { return e.msg }
+
+// cleanMessage takes values out of schema messages: a value that fails a
 // pattern may be a password.
+func cleanMessage(err error) string {
+	return quotedValue.ReplaceAllString(err.Error(), "the value $1")
+}
+
+// cleanError shortens Helm's wrapping of the chart's checks (a template's
+// `fail`) to what the chart said, as a *ValuesError; any other failure is
+// the chart's.
 func cleanError(err error) error {
-	msg := quotedValue.ReplaceAllString(err.Error(), "the value $1")
+	msg := cleanMessage(err)
 	if i := strings.Index(msg, "execution error at ("); i >= 0 {
 		if j := strings.Index(msg[i:], "): "); j >= 0 {
-			return fmt.Errorf("invalid values:%s", strings.TrimPrefix(msg[i+j+2:], " "))
+			return &ValuesError{msg: "invalid values:" + msg[i+j+2:]}
 		}
 	}
 	return fmt.Errorf("rendering chart: %s", msg)

@@ -35,7 +35,9 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/epks/epks/charts"
+	"github.com/epks/epks/pkg/inputs"
 	"github.com/epks/epks/pkg/install"
+	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"
@@ -52,8 +54,8 @@ const (
 	// from it.
 	ClusterName = "k8scluster"
 	// Namespace and Release are where epks installs the add-ons.
-	Namespace = install.DefaultNamespace
-	Release   = install.DefaultReleaseName
+	Namespace = names.Namespace
+	Release   = names.Release
 	// CSIDriver is the cinder CSI driver's name.
 	CSIDriver = "cinder.csi.openstack.org"
 	// ZoneLabel is the topology label the cinder CSI node plugin reports.
@@ -171,9 +173,11 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 	if tb.ParamsFile, err = tb.Sim.WriteFiles(filepath.Join(opts.Dir, "viosim"), paramsOpts); err != nil {
 		return tb, err
 	}
-	if tb.Params, err = params.Load(tb.ParamsFile); err != nil {
+	in, err := tb.inputs(nil)
+	if err != nil {
 		return tb, fmt.Errorf("epks refuses viosim's parameters file: %w", err)
 	}
+	tb.Params = in.Params
 
 	start := time.Now()
 	if tb.Cluster, err = localcluster.Start(ctx, localcluster.Options{
@@ -257,9 +261,11 @@ func (tb *Testbed) install(ctx context.Context, extra map[string]any, reapply, p
 	if err != nil {
 		return err
 	}
-	v := values.For(tb.Params, tb.Params.OpenStackCA).Values
-	values.Merge(v, tb.opts.Values)
-	values.Merge(v, extra)
+	in, err := tb.inputs(extra)
+	if err != nil {
+		return err
+	}
+	v := in.Values
 	// As epks install: every endpoint the pods will call must resolve for
 	// them, through their hostAliases or the nodes' name server.
 	if preflight {
@@ -271,7 +277,7 @@ func (tb *Testbed) install(ctx context.Context, extra map[string]any, reapply, p
 	start := time.Now()
 	res, err := install.Install(ctx, install.Options{
 		Getter:    &genericclioptions.ConfigFlags{KubeConfig: &kubeconfig, Namespace: &namespace},
-		Namespace: Namespace, ReleaseName: Release, Chart: ch, Values: v,
+		Namespace: in.Namespace, ReleaseName: Release, Chart: ch, Values: v, PostRenderer: in.PostRenderer,
 		Timeout: 5 * time.Minute, PollInterval: 500 * time.Millisecond, Reapply: reapply,
 		Progress: install.NewPrinter(indent{tb.out}),
 	})
@@ -280,6 +286,15 @@ func (tb *Testbed) install(ctx context.Context, extra map[string]any, reapply, p
 	}
 	tb.step("epks install: release %s revision %d, %d components ready (%s)", Release, res.Revision, len(res.Components), since(start))
 	return nil
+}
+
+// inputs are the testbed's parameters file with Options.Values and then
+// extra over its values, loaded as epks install loads its inputs.
+func (tb *Testbed) inputs(extra map[string]any) (*inputs.Inputs, error) {
+	over := map[string]any{}
+	values.Merge(over, tb.opts.Values)
+	values.Merge(over, extra)
+	return inputs.Load(inputs.Options{ParamsFile: tb.ParamsFile, Namespace: Namespace, Values: over})
 }
 
 // registerCSINodes waits until the cloud controller manager initialized
@@ -443,7 +458,7 @@ func Binaries(ctx context.Context, portTagger, dir string) (map[string]podrun.Bi
 		}
 	}
 	kubeconfig := []string{"--kubeconfig"}
-	out := map[string]podrun.Binary{"epks/epks-port-tagger": {
+	out := map[string]podrun.Binary{names.PortTaggerRepository: {
 		Path: portTagger, KubeconfigFlags: kubeconfig, ListenFlags: []string{"--metrics-bind-address", "--health-probe-bind-address"},
 	}}
 	var errs []error

@@ -12,12 +12,14 @@ import (
 
 	"github.com/epks/epks/pkg/atomicfile"
 	"github.com/epks/epks/pkg/cloudinit"
+	"github.com/epks/epks/pkg/inputs"
+	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/params"
 )
 
 func newCloudInitCommand(s streams) *cobra.Command {
 	var (
-		in             inputs
+		in             inputFlags
 		role, osName   string
 		pkiDir, output string
 		gzipped        bool
@@ -44,7 +46,7 @@ Bad input (parameters, flags, PKI directory) exits with code 2 and writes nothin
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var problems []string
-			if in.paramsFile == "" {
+			if in.opts.ParamsFile == "" {
 				problems = append(problems, "give the parameters file with --params")
 			}
 			r, o := cloudinit.Role(role), cloudinit.OS(osName)
@@ -58,13 +60,18 @@ Bad input (parameters, flags, PKI directory) exits with code 2 and writes nothin
 				problems = append(problems, "give the directory of the cluster's CAs with --pki-dir (created on the first run, then kept)")
 			}
 			// The parameters' problems come with the flags' ones, all at once.
-			in.purpose = params.ForNodes
-			var l *loaded
+			in.opts.Purpose = params.ForNodes
+			var l *inputs.Inputs
 			var err error
-			if in.paramsFile != "" {
-				l, err = in.load(c.Context(), s.err)
+			if in.opts.ParamsFile != "" {
+				l, err = in.load(s.err)
 			}
 			if len(problems) > 0 {
+				// Only bad input joins the flags' problems; any other
+				// error is reported as itself.
+				if err != nil && !inputs.IsBadInput(err) {
+					return err
+				}
 				if err != nil {
 					problems = append(problems, err.Error())
 				}
@@ -80,13 +87,13 @@ Bad input (parameters, flags, PKI directory) exits with code 2 and writes nothin
 			if created {
 				fmt.Fprintf(s.err, "Created the cluster's CAs and service-account key in %s: keep the directory for every node of the cluster, as secret as the parameters file.\n", pkiDir)
 			}
-			data, err := cloudinit.Render(l.params, cloudinit.Options{Role: r, OS: o, PKI: pki, Values: l.values, Version: Version})
+			data, err := cloudinit.Render(l.Params, cloudinit.Options{Role: r, OS: o, PKI: pki, Values: l.Values, Version: names.Version})
 			if err != nil {
 				return err
 			}
-			if o.Legacy() && l.params.PackageSource == params.PackageSourceAPT {
+			if o.Legacy() && l.Params.PackageSource == params.PackageSourceAPT {
 				fmt.Fprintf(s.err, "Warning: %s has no containerd 2 packages and runs cgroup v1: Kubernetes %s may not run there; prefer package_source: bundle with a containerd you tested.\n",
-					o, l.params.KubernetesVersion)
+					o, l.Params.KubernetesVersion)
 			}
 			if gzipped {
 				if data, err = gzipBytes(data); err != nil {

@@ -11,6 +11,8 @@ import (
 	"github.com/epks/epks/pkg/cloudinit"
 	"github.com/epks/epks/pkg/cluster"
 	"github.com/epks/epks/pkg/cluster/scope"
+	"github.com/epks/epks/pkg/inputs"
+	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/params"
 )
 
@@ -22,42 +24,42 @@ func newClusterCommand(s streams) *cobra.Command {
 		Long: `Build the cluster's networks, routers, security group, ports, floating IPs and servers
 from the parameters file, as the seed's HEAT stack did; show what a build would change; delete
 everything again; or write the equivalent HEAT template. See docs/cluster.md.`,
-		Args: noArgs,
 	}
+	group(c)
 	c.AddCommand(newClusterCreateCommand(s), newClusterPlanCommand(s), newClusterDeleteCommand(s), newClusterHeatTemplateCommand(s))
 	return c
 }
 
 // infraInputs are the flags every cluster verb shares.
 type infraInputs struct {
-	in inputs
+	in inputFlags
 }
 
 func (ii *infraInputs) addFlags(c *cobra.Command) {
 	f := c.Flags()
-	f.StringVarP(&ii.in.paramsFile, "params", "p", "", "parameters file: the seed's HEAT parameters file, see docs/parameters.md")
-	f.BoolVar(&ii.in.systemRoots, "trust-system-roots", false, "with IP access and no os_ca_file, trust the system roots for OpenStack (a Keystone certificate from a public CA) instead of the pinned CA that epks trust writes")
+	f.StringVarP(&ii.in.opts.ParamsFile, "params", "p", "", "parameters file: the seed's HEAT parameters file, see docs/parameters.md")
+	f.BoolVar(&ii.in.opts.TrustSystemRoots, "trust-system-roots", false, "with IP access and no os_ca_file, trust the system roots for OpenStack (a Keystone certificate from a public CA) instead of the pinned CA that epks trust writes")
 }
 
 // infra is what a cluster verb works with.
 type infra struct {
-	loaded *loaded
+	loaded *inputs.Inputs
 	spec   *cluster.Spec
 	scope  *scope.Scope
 }
 
 // loadSpec reads the parameters for the cluster and derives its
 // infrastructure, without connecting to OpenStack.
-func (ii *infraInputs) loadSpec(ctx context.Context, s streams) (*infra, error) {
-	if ii.in.paramsFile == "" {
+func (ii *infraInputs) loadSpec(s streams) (*infra, error) {
+	if ii.in.opts.ParamsFile == "" {
 		return nil, badInput("give the parameters file with --params")
 	}
-	ii.in.purpose = params.ForCluster
-	l, err := ii.in.load(ctx, s.err)
+	ii.in.opts.Purpose = params.ForCluster
+	l, err := ii.in.load(s.err)
 	if err != nil {
 		return nil, err
 	}
-	spec, err := cluster.NewSpec(l.params)
+	spec, err := cluster.NewSpec(l.Params)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +68,11 @@ func (ii *infraInputs) loadSpec(ctx context.Context, s streams) (*infra, error) 
 
 // load reads the parameters for the cluster and connects to OpenStack.
 func (ii *infraInputs) load(ctx context.Context, s streams) (*infra, error) {
-	inf, err := ii.loadSpec(ctx, s)
+	inf, err := ii.loadSpec(s)
 	if err != nil {
 		return nil, err
 	}
-	clients, err := cluster.Connect(ctx, inf.loaded.params, inf.loaded.ca)
+	clients, err := cluster.Connect(ctx, inf.loaded.Params, inf.loaded.CA)
 	if err != nil {
 		return nil, err
 	}
@@ -80,13 +82,13 @@ func (ii *infraInputs) load(ctx context.Context, s streams) (*infra, error) {
 
 // userData renders each node's user data with the cluster's PKI; it gzips
 // what would not fit Nova's limit.
-func userData(l *loaded, pki *cloudinit.PKI, osName cloudinit.OS) cluster.UserData {
+func userData(l *inputs.Inputs, pki *cloudinit.PKI, osName cloudinit.OS) cluster.UserData {
 	return func(n cluster.Node, podMAC string) ([]byte, error) {
-		p := *l.params
+		p := *l.Params
 		if podMAC != "" {
 			p.PodInterfaceMACs = []string{podMAC}
 		}
-		data, err := cloudinit.Render(&p, cloudinit.Options{Role: n.Role, OS: osName, PKI: pki, Values: l.values, Version: Version})
+		data, err := cloudinit.Render(&p, cloudinit.Options{Role: n.Role, OS: osName, PKI: pki, Values: l.Values, Version: names.Version})
 		if err != nil {
 			return nil, err
 		}

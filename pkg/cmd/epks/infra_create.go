@@ -8,6 +8,7 @@ import (
 
 	"github.com/epks/epks/pkg/cloudinit"
 	"github.com/epks/epks/pkg/cluster"
+	"github.com/epks/epks/pkg/inputs"
 )
 
 func newClusterCreateCommand(s streams) *cobra.Command {
@@ -42,7 +43,7 @@ the cluster, so a second run changes nothing and a run that stopped midway is co
 				return err
 			}
 			if pkiDir == "" {
-				pkiDir = defaultPKIDir(ii.in.paramsFile, inf.spec.Name)
+				pkiDir = defaultPKIDir(ii.in.opts.ParamsFile, inf.spec.Name)
 			}
 			pki, created, err := cloudinit.LoadOrCreatePKI(pkiDir, timeNow())
 			if err != nil {
@@ -54,13 +55,13 @@ the cluster, so a second run changes nothing and a run that stopped midway is co
 			err = cluster.Create(c.Context(), inf.scope, inf.spec, userData(inf.loaded, pki, o))
 			var pe *cluster.PreflightError
 			if errors.As(err, &pe) {
-				return badInputError{err}
+				return inputs.BadInput(err)
 			}
 			if err != nil {
 				return fmt.Errorf("%w\n(run epks cluster create again to continue)", err)
 			}
 			fmt.Fprintf(s.out, "Cluster %s is built: %d servers ACTIVE; the API server will be at %s.\n",
-				inf.spec.Name, len(inf.spec.Nodes), inf.loaded.params.ControlPlaneEndpoint)
+				inf.spec.Name, len(inf.spec.Nodes), inf.loaded.Params.ControlPlaneEndpoint)
 			return nil
 		},
 	}

@@ -44,15 +44,15 @@ floating_ips, api_access_cidr). Written into DIR [<name>-heat beside the paramet
 			if !o.Valid() {
 				return badInput("--os %q is not one of %s", osName, cloudinit.OSNames())
 			}
-			inf, err := ii.loadSpec(c.Context(), s)
+			inf, err := ii.loadSpec(s)
 			if err != nil {
 				return err
 			}
 			if pkiDir == "" {
-				pkiDir = defaultPKIDir(ii.in.paramsFile, inf.spec.Name)
+				pkiDir = defaultPKIDir(ii.in.opts.ParamsFile, inf.spec.Name)
 			}
 			if outDir == "" {
-				outDir = filepath.Join(filepath.Dir(ii.in.paramsFile), inf.spec.Name+"-heat")
+				outDir = filepath.Join(filepath.Dir(ii.in.opts.ParamsFile), inf.spec.Name+"-heat")
 			}
 			pki, created, err := cloudinit.LoadOrCreatePKI(pkiDir, timeNow())
 			if err != nil {
@@ -61,7 +61,7 @@ floating_ips, api_access_cidr). Written into DIR [<name>-heat beside the paramet
 			if created {
 				fmt.Fprintf(s.err, "Created the cluster's CAs and service-account key in %s: keep the directory, as secret as the parameters file.\n", pkiDir)
 			}
-			h, err := cluster.HeatTemplate(inf.spec, inf.loaded.params, userData(inf.loaded, pki, o))
+			h, err := cluster.HeatTemplate(inf.spec, inf.loaded.Params, userData(inf.loaded, pki, o))
 			if err != nil {
 				return err
 			}
@@ -91,7 +91,7 @@ floating_ips, api_access_cidr). Written into DIR [<name>-heat beside the paramet
 			}
 			tmpl := filepath.Join(outDir, inf.spec.Name+".yaml")
 			fmt.Fprintf(s.out, "Wrote %s, %s and %d user data files.\nCreate the stack with:\n  openstack stack create -e %s --template %s %s\n",
-				tmpl, filepath.Join(outDir, inf.spec.Name+"-env.yaml"), len(h.UserDataOrder), ii.in.paramsFile, tmpl, inf.spec.Name)
+				tmpl, filepath.Join(outDir, inf.spec.Name+"-env.yaml"), len(h.UserDataOrder), ii.in.opts.ParamsFile, tmpl, inf.spec.Name)
 			return nil
 		},
 	}

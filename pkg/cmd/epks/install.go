@@ -6,13 +6,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/install"
 )
 
 func newInstallCommand(s streams) *cobra.Command {
 	var (
-		in      inputs
+		in      inputFlags
 		cluster clusterFlags
 		timeout time.Duration
 		lockTO  time.Duration
@@ -48,37 +47,36 @@ resolver: there is no cluster DNS before the OCCM and NCP run), and names any th
   epks install -p params.yaml --kubeconfig /etc/kubernetes/admin.conf --timeout 20m`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			l, err := in.load(c.Context(), s.err)
+			l, err := in.load(s.err)
 			if err != nil {
 				return err
 			}
 			// Before anything is applied: every endpoint presents what the
 			// values pin (the trust epks trust wrote).
-			if err := install.CheckTrust(c.Context(), install.TrustTargetsFromValues(l.values)); err != nil {
+			if err := install.CheckTrust(c.Context(), install.TrustTargetsFromValues(l.Values)); err != nil {
 				return err
 			}
-			ch, err := charts.LoadAddons()
+			ch, err := loadChart()
 			if err != nil {
 				return err
 			}
 			// Before anything is applied: every endpoint the components call
 			// must resolve from the pods (hostAliases, the nodes' resolver).
-			if err := install.CheckEndpoints(c.Context(), install.EndpointCheck{Values: l.values}); err != nil {
+			if err := install.CheckEndpoints(c.Context(), install.EndpointCheck{Values: l.Values}); err != nil {
 				return err
 			}
 			opts := install.Options{
-				Getter:      cluster.getter(in.namespace),
-				Namespace:   in.namespace,
+				Getter:      cluster.getter(l.Namespace),
+				Namespace:   l.Namespace,
 				ReleaseName: in.name,
 				Chart:       ch,
-				Values:      l.values,
+				Values:      l.Values,
 				Timeout:     timeout,
 				Reapply:     reapply,
 				LockTimeout: lockTO,
 				Progress:    install.NewPrinter(s.err),
-			}
-			if l.post != nil {
-				opts.PostRenderer = l.post
+				// The kustomize overlay, applied to every rendering.
+				PostRenderer: l.PostRenderer,
 			}
 			res, err := install.Install(c.Context(), opts)
 			if res != nil {
@@ -104,7 +102,7 @@ resolver: there is no cluster DNS before the OCCM and NCP run), and names any th
 				return nil
 			}
 			fmt.Fprintf(s.out, "Release %s revision %d is installed in namespace %s; %d components ready after %s.\n",
-				in.name, res.Revision, in.namespace, len(res.Components), res.Elapsed.Round(time.Second))
+				in.name, res.Revision, l.Namespace, len(res.Components), res.Elapsed.Round(time.Second))
 			return nil
 		},
 	}

@@ -4,7 +4,6 @@ package epks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os/signal"
@@ -13,6 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/epks/epks/charts"
+	"github.com/epks/epks/pkg/inputs"
+	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/params"
 )
 
@@ -23,24 +25,18 @@ const (
 	ExitBadInput = 2 // the input was wrong; nothing was done
 )
 
-// Version is the version of epks, set at build time with
-// -ldflags "-X github.com/epks/epks/pkg/cmd/epks.Version=v1.2.3".
-var Version = "v0.1.0-dev"
-
 // streams are where a command reads and writes.
 type streams struct {
 	in       io.Reader
 	out, err io.Writer
 }
 
-// badInputError marks an error as the user's input being wrong (exit 2).
-type badInputError struct{ error }
+// badInput is an error of the user's input (exit 2): see inputs.IsBadInput.
+func badInput(format string, args ...any) error { return inputs.BadInputf(format, args...) }
 
-func (e badInputError) Unwrap() error { return e.error }
-
-func badInput(format string, args ...any) error {
-	return badInputError{fmt.Errorf(format, args...)}
-}
+// loadChart loads the chart the verbs render and install; the exit-code
+// test replaces it with a broken chart.
+var loadChart = charts.LoadAddons
 
 // NewCommand returns the epks root command.
 func NewCommand(s streams) *cobra.Command {
@@ -55,8 +51,9 @@ port tagger that tags every node's NSX port for NCP.
 It reads the parameters file of the original HEAT stack as it is (see docs/parameters.md).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       names.Version,
 	}
+	group(root)
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
@@ -107,11 +104,26 @@ func printableLines(msg string) string {
 	return strings.Join(lines, "\n")
 }
 
+// exitCode is 2 for bad input only (parameters that do not validate,
+// flags, arguments, files that cannot be read, values the chart refuses)
+// and 1 for every other failure: a chart that does not render, a kustomize
+// build that fails, a cluster that answers with an error.
 func exitCode(err error) int {
-	var ve *params.ValidationError
-	var bi badInputError
-	if errors.As(err, &ve) || errors.As(err, &bi) || strings.HasPrefix(err.Error(), "unknown command") {
+	if inputs.IsBadInput(err) {
 		return ExitBadInput
 	}
 	return ExitFailure
+}
+
+// group makes c a command of subcommands only: without arguments it prints
+// its help; an unknown subcommand is bad input. (Cobra's own "unknown
+// command" error carries no type to tell it by.)
+func group(c *cobra.Command) {
+	c.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return badInput("unknown command %q for %q\nRun '%s --help' for usage.", args[0], c.CommandPath(), c.CommandPath())
+		}
+		return nil
+	}
+	c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 }

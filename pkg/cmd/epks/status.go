@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epks/epks/pkg/install"
+	"github.com/epks/epks/pkg/names"
 )
 
 func newStatusCommand(s streams) *cobra.Command {
@@ -50,7 +51,7 @@ every component is ready, 1 otherwise.`,
 		},
 	}
 	cluster.addFlags(c)
-	c.Flags().StringVar(&name, "name", install.DefaultReleaseName, "release name")
-	c.Flags().StringVarP(&ns, "namespace", "n", install.DefaultNamespace, "namespace of the release")
+	c.Flags().StringVar(&name, "name", names.Release, "release name")
+	c.Flags().StringVarP(&ns, "namespace", "n", names.Namespace, "namespace of the release")
 	return c
 }

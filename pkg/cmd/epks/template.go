@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/render"
 )
 
@@ -18,7 +17,7 @@ var timeNow = time.Now
 
 func newTemplateCommand(s streams) *cobra.Command {
 	var (
-		in          inputs
+		in          inputFlags
 		outputDir   string
 		kubeVersion string
 	)
@@ -36,11 +35,11 @@ Secrets appear only inside Secret objects of the output, never in messages.`,
   epks template -p params.yaml --output-dir rendered/`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			l, err := in.load(c.Context(), s.err)
+			l, err := in.load(s.err)
 			if err != nil {
 				return err
 			}
-			ch, err := charts.LoadAddons()
+			ch, err := loadChart()
 			if err != nil {
 				return err
 			}
@@ -49,13 +48,10 @@ Secrets appear only inside Secret objects of the output, never in messages.`,
 					return err
 				}
 			}
-			opts := render.Options{ReleaseName: in.name, Namespace: in.namespace, KubeVersion: kubeVersion, OutputDir: outputDir}
-			if l.post != nil {
-				opts.PostRenderer = l.post
-			}
-			out, err := render.Render(c.Context(), ch, l.values, opts)
+			opts := render.Options{ReleaseName: in.name, Namespace: l.Namespace, KubeVersion: kubeVersion, OutputDir: outputDir, PostRenderer: l.PostRenderer}
+			out, err := render.Render(c.Context(), ch, l.Values, opts)
 			if err != nil {
-				return badInput("%v", err)
+				return err
 			}
 			if outputDir != "" {
 				if err := ownerOnly(filepath.Join(outputDir, ch.Name())); err != nil {

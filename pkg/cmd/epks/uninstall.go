@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/install"
+	"github.com/epks/epks/pkg/names"
 )
 
 func newUninstallCommand(s streams) *cobra.Command {
@@ -27,7 +27,7 @@ if epks created it. The snapshot CRDs stay, and with them your VolumeSnapshots, 
 that were there before epks) stay. It waits for a running epks install, as install does.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			ch, err := charts.LoadAddons()
+			ch, err := loadChart()
 			if err != nil {
 				return err
 			}
@@ -54,8 +54,8 @@ that were there before epks) stay. It waits for a running epks install, as insta
 		},
 	}
 	cluster.addFlags(c)
-	c.Flags().StringVar(&name, "name", install.DefaultReleaseName, "release name")
-	c.Flags().StringVarP(&ns, "namespace", "n", install.DefaultNamespace, "namespace of the release")
+	c.Flags().StringVar(&name, "name", names.Release, "release name")
+	c.Flags().StringVarP(&ns, "namespace", "n", names.Namespace, "namespace of the release")
 	c.Flags().BoolVar(&purgeCRDs, "purge-crds", false, "also delete the chart's CRDs that epks created, and every VolumeSnapshot and NCP object with them")
 	c.Flags().DurationVar(&lockTO, "lock-timeout", install.DefaultLockTimeout, "how long to wait while another epks run holds the release's lock (0: fail at once)")
 	c.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the objects to go")

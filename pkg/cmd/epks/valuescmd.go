@@ -6,7 +6,7 @@ import (
 )
 
 func newValuesCommand(s streams) *cobra.Command {
-	var in inputs
+	var in inputFlags
 	c := &cobra.Command{
 		Use:   "values --params params.yaml",
 		Short: "Print the chart values a parameters file amounts to",
@@ -19,11 +19,11 @@ installing with helm itself:
 The output holds the credentials of the parameters: keep it as secret as the parameters file.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			l, err := in.load(c.Context(), s.err)
+			l, err := in.load(s.err)
 			if err != nil {
 				return err
 			}
-			out, err := yaml.Marshal(l.values)
+			out, err := yaml.Marshal(l.Values)
 			if err != nil {
 				return err
 			}

@@ -25,11 +25,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/tagger"
 )
-
-// Version is set at build time.
-var Version = "v0.1.0-dev"
 
 type flags struct {
 	config, cloudConfig, kubeconfig string
@@ -82,7 +80,7 @@ Flags:
 		return 2
 	}
 	if f.version {
-		fmt.Fprintln(errOut, "epks-port-tagger", Version)
+		fmt.Fprintln(errOut, "epks-port-tagger", names.Version)
 		return 0
 	}
 	logger := zap.New(zap.UseFlagOptions(&zapOpts))
@@ -133,7 +131,7 @@ func run(ctx context.Context, f flags, cfg *tagger.Config) error {
 	if err != nil {
 		return fmt.Errorf("Kubernetes client configuration: %w", err)
 	}
-	rc.UserAgent = "epks-port-tagger/" + Version
+	rc.UserAgent = "epks-port-tagger/" + names.Version
 	var lock resourcelock.Interface
 	if f.leaderElect && f.leaderIdentity != "" {
 		if lock, err = leaseLock(rc, f); err != nil {
