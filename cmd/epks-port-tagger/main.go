@@ -4,13 +4,16 @@
 package main
 
 import (
+	"context"
 	"os"
 
-	ctrl "sigs.k8s.io/controller-runtime"
-
 	"github.com/epks/epks/pkg/cmd/porttagger"
+	"github.com/epks/epks/pkg/signals"
 )
 
 func main() {
-	os.Exit(porttagger.Main(ctrl.SetupSignalHandler(), os.Args[1:], os.Stderr))
+	ctx, stop := signals.Context(context.Background())
+	code := porttagger.Main(ctx, os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
 }

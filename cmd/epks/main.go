@@ -3,11 +3,16 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/epks/epks/pkg/cmd/epks"
+	"github.com/epks/epks/pkg/signals"
 )
 
 func main() {
-	os.Exit(epks.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	ctx, stop := signals.Context(context.Background())
+	code := epks.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

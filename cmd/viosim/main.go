@@ -6,14 +6,14 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/epks/epks/pkg/cmd/viosim"
+	"github.com/epks/epks/pkg/signals"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(viosim.Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signals.Context(context.Background())
+	code := viosim.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

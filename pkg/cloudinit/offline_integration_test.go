@@ -8,12 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/epks/epks/pkg/images"
 	"github.com/epks/epks/pkg/names"
+	"github.com/epks/epks/test/proc"
 )
 
 // containerd starts a containerd of its own (no CRI, files under the test's
@@ -33,19 +33,16 @@ func containerd(t *testing.T) []string {
 	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	log, err := os.Create(filepath.Join(dir, "containerd.log"))
+	// Its own process group, SIGKILL if this test process dies (proc), and
+	// stopped by its pid and group on cleanup.
+	p, err := proc.Start(proc.Spec{Name: "containerd", Dir: dir, Path: bin, Args: []string{"--config", filepath.Join(dir, "config.toml")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_, _ = cmd.Process.Wait()
-		log.Close()
+		if err := p.Stop(10 * time.Second); err != nil {
+			t.Errorf("stopping containerd: %v", err)
+		}
 	})
 	env := append(os.Environ(), "CONTAINERD_ADDRESS="+sock, "CONTAINERD_SNAPSHOTTER=native")
 	for i := 0; i < 100; i++ {
@@ -56,8 +53,7 @@ func containerd(t *testing.T) []string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	data, _ := os.ReadFile(filepath.Join(dir, "containerd.log"))
-	t.Fatalf("containerd did not start:\n%s", data)
+	t.Fatalf("containerd did not start:\n%s", proc.LogTail(p.LogPath, 40))
 	return nil
 }
 

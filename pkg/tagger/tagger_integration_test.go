@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/cloudconf"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/fault"
@@ -127,6 +128,8 @@ type tagger struct {
 	health  string
 	pprof   string
 	done    chan struct{}
+	// err is the process's exit error, once done is closed.
+	err error
 }
 
 type syncBuffer struct {
@@ -146,6 +149,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// chartGoMemLimit returns the chart's portTagger.goMemLimit, the
+// GOMEMLIMIT of the tagger's container.
+func chartGoMemLimit(t testing.TB) string {
+	ch, err := charts.LoadAddons()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _ := ch.Values["portTagger"].(map[string]any)
+	s, _ := pt["goMemLimit"].(string)
+	return s
+}
+
+// freePort returns a loopback address nothing listens on now; whoever
+// binds it must handle "address already in use" (startTagger does).
 func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -157,8 +174,41 @@ func freePort(t testing.TB) string {
 }
 
 // startTagger runs the tagger binary as the chart runs it, with short
-// leader election times.
+// leader election times, and waits until it serves. Its ports are free
+// when chosen, not reserved: a tagger that could not bind one (another
+// process took it) is started again on others.
 func (e *env) startTagger(identity string) *tagger {
+	t := e.t
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		tg := e.runTagger(identity)
+		deadline := time.Now().Add(2 * time.Minute)
+		for !tg.ready() {
+			select {
+			case <-tg.done:
+				if strings.Contains(tg.log.String(), "address already in use") && attempt < 3 {
+					t.Logf("tagger %s could not bind a port; starting it on other ports", identity)
+				} else {
+					t.Fatalf("tagger %s exited (%v) before it served:\n%s", identity, tg.err, lastLines(tg.log.String(), 40))
+				}
+			case <-time.After(50 * time.Millisecond):
+				if time.Now().After(deadline) {
+					t.Fatalf("tagger %s does not serve /readyz after 2 minutes:\n%s", identity, lastLines(tg.log.String(), 40))
+				}
+				continue
+			}
+			break
+		}
+		select {
+		case <-tg.done: // could not bind: again
+		default:
+			return tg
+		}
+	}
+}
+
+// runTagger starts the tagger process on free ports.
+func (e *env) runTagger(identity string) *tagger {
 	t := e.t
 	metrics, health, pprof := freePort(t), freePort(t), freePort(t)
 	cmd := exec.Command(e.bin, "--leader-election-identity", identity,
@@ -169,9 +219,13 @@ func (e *env) startTagger(identity string) *tagger {
 	log := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// The chart's GOMEMLIMIT, as in the pod.
+	if limit := chartGoMemLimit(t); limit != "" {
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+limit)
+	}
 	must(t, cmd.Start())
 	tg := &tagger{cmd: cmd, log: log, metrics: metrics, health: health, pprof: pprof, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(tg.done) }()
+	go func() { tg.err = cmd.Wait(); close(tg.done) }()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-tg.done
@@ -446,7 +500,15 @@ func testTagger(t *testing.T, mode string, api model.PortAPI) {
 	// Nodes deleted while no tagger ran: the next tagger's first sweep.
 	var second *tagger
 	t.Run("start-up sweep", func(t *testing.T) {
+		// SIGTERM: the leader stops its work, releases the Lease and
+		// exits 0 (package signals, as the other binaries).
 		first.stop()
+		if first.err != nil {
+			t.Errorf("the leader after SIGTERM: %v, want exit code 0\n%s", first.err, lastLines(first.log.String(), 20))
+		}
+		if h := e.leaseHolder(); h != "" {
+			t.Errorf("the Lease is still held by %q after its holder's SIGTERM: not released", h)
+		}
 		srv := e.server("k8scluster-minion-4")
 		e.deleteNode("k8scluster-minion-4")
 		e.writeConfig(mode, "3s", 80, 10)

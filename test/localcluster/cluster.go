@@ -138,14 +138,53 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := c.setup(); err != nil {
 		return nil, err
 	}
+	// The ports are free when chosen, not reserved: another process may
+	// take one before a component binds it. A component that exits with
+	// "address already in use" starts the control plane again on other
+	// ports.
+	for attempt := 1; ; attempt++ {
+		err := c.startComponents(ctx, bins)
+		if err == nil {
+			break
+		}
+		c.Stop(context.WithoutCancel(ctx))
+		c.procs = nil
+		if !errors.Is(err, proc.ErrAddrInUse) || attempt == 3 {
+			return nil, err
+		}
+		if err := os.RemoveAll(filepath.Join(dir, "etcd")); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "etcd"), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.createNodes(ctx); err != nil {
+		c.Stop(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if opts.Detached {
+		if err := c.writeState(); err != nil {
+			c.Stop(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// startComponents starts etcd, the API server, the controller manager,
+// the scheduler and kwok on free loopback ports and waits until each is
+// ready.
+func (c *Cluster) startComponents(ctx context.Context, bins map[string]string) error {
+	dir, opts := c.opts.Dir, c.opts
 	ports, err := freePorts(6)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	etcdPort, peerPort, apiPort, kcmPort, schedPort, kwokPort := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
 	c.apiServer = "https://127.0.0.1:" + strconv.Itoa(apiPort)
 	if err := c.writeKubeconfigs(); err != nil {
-		return nil, err
+		return err
 	}
 
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdPort)
@@ -213,21 +252,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	for _, comp := range components {
 		if err := c.start(ctx, comp); err != nil {
-			c.Stop(context.WithoutCancel(ctx))
-			return nil, err
+			return err
 		}
 	}
-	if err := c.createNodes(ctx); err != nil {
-		c.Stop(context.WithoutCancel(ctx))
-		return nil, err
-	}
-	if opts.Detached {
-		if err := c.writeState(); err != nil {
-			c.Stop(context.WithoutCancel(ctx))
-			return nil, err
-		}
-	}
-	return c, nil
+	return nil
 }
 
 // setup writes the PKI and the kwok stages.

@@ -118,7 +118,10 @@ type Container struct {
 	Args []string
 	// Env is the process environment.
 	Env []string
-	// Listen maps each listen flag to the address it got.
+	// Listen maps each listen flag to the address it got. A run that could
+	// not bind one (another process took the port after it was chosen) is
+	// restarted on new ports: read it under no other goroutine's restart
+	// (Addresses does).
 	Listen map[string]string
 	// LogPath is the container's log, across restarts.
 	LogPath string
@@ -126,10 +129,25 @@ type Container struct {
 	// Runner.Names is set.
 	BindFiles map[string]string
 
+	// bin and baseArgs give the listen flags new ports on a restart.
+	bin      Binary
+	baseArgs []string
+
 	mu       sync.Mutex
 	restarts int
 	lastExit error
 	current  *proc.Process
+}
+
+// Addresses returns a copy of Listen.
+func (c *Container) Addresses() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]string, len(c.Listen))
+	for k, v := range c.Listen {
+		out[k] = v
+	}
+	return out
 }
 
 // Restarts is how often the container was started again after it exited,
@@ -249,6 +267,7 @@ func (r *Runner) Start(ctx context.Context, pod *corev1.Pod) (*Pod, error) {
 		for j := range env {
 			env[j].value = mounts.remap(env[j].value)
 		}
+		plan.bin, plan.baseArgs = bins[i], append([]string(nil), args...)
 		if args, plan.Listen, err = assignListeners(args, bins[i]); err != nil {
 			return nil, fmt.Errorf("pod %s/%s container %s: %w", pod.Namespace, pod.Name, plan.Name, err)
 		}
@@ -331,6 +350,13 @@ func (c *Container) supervise(ctx context.Context, dir string, logf func(string,
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 30*time.Second)
+		if errors.Is(cur.CrashError(), proc.ErrAddrInUse) && (len(c.bin.ListenFlags) > 0 || len(c.bin.PortFlags) > 0) {
+			if err := c.newPorts(); err != nil {
+				logf("container %s cannot get new ports: %v", c.Name, err)
+				return
+			}
+			logf("container %s could not bind a port; restarting on %v", c.Name, c.Addresses())
+		}
 		next, err := proc.Start(proc.Spec{Name: c.Name, Dir: dir, Path: c.Path, Args: c.Args, Env: c.Env, AppendLog: true, BindFiles: c.BindFiles})
 		if err != nil {
 			logf("container %s cannot restart: %v", c.Name, err)
@@ -341,6 +367,21 @@ func (c *Container) supervise(ctx context.Context, dir string, logf func(string,
 		c.restarts++
 		c.mu.Unlock()
 	}
+}
+
+// newPorts gives the container's listen flags other free ports, keeping
+// the arguments that follow them (kubeconfig flags, extra arguments).
+func (c *Container) newPorts() error {
+	args, listen, err := assignListeners(c.baseArgs, c.bin)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// assignListeners gives arguments of the same length on every call.
+	c.Args = append(args, c.Args[len(args):]...)
+	c.Listen = listen
+	return nil
 }
 
 // shortName names a pod's directory: short, because sockets live there.

@@ -6,8 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"context"
+	"github.com/epks/epks/test/proc"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"os"
+	"path/filepath"
+	"time"
 )
 
 func TestExpand(t *testing.T) {
@@ -131,5 +136,56 @@ func TestCommandLine(t *testing.T) {
 	want := []string{"--first", "--endpoint=unix:///csi/csi.sock", "--v=2"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("commandLine = %q, want %q", got, want)
+	}
+}
+
+// TestRestartOnNewPorts: a container that could not bind its port (taken
+// after it was chosen) restarts on other ports, keeping its other
+// arguments; another crash restarts it on the same ports.
+func TestRestartOnNewPorts(t *testing.T) {
+	dir := t.TempDir()
+	// The first run fails as a taken port fails, the second serves.
+	script := filepath.Join(dir, "bin.sh")
+	marker := filepath.Join(dir, "ran")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$@\"\nif [ ! -e "+marker+" ]; then touch "+marker+
+		"; echo 'listen tcp '\"$1\"': bind: address already in use'; exit 1; fi\nexec sleep 600\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := Binary{Path: script, ListenFlags: []string{"--listen"}, ExtraArgs: []string{"--extra"}}
+	base := []string{"--v=1"}
+	args, listen, err := assignListeners(base, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{Name: "c", Path: script, Args: append(args, "--kubeconfig=k", "--extra"), Listen: listen, bin: bin, baseArgs: base,
+		LogPath: filepath.Join(dir, "c.log")}
+	first, err := proc.Start(proc.Spec{Name: c.Name, Dir: dir, Path: c.Path, Args: c.Args})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.current = first
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.supervise(ctx, dir, t.Logf); close(done) }()
+	defer func() { cancel(); <-done }()
+	for i := 0; ; i++ {
+		if n, _ := c.Restarts(); n == 1 {
+			break
+		}
+		if i > 600 {
+			t.Fatal("not restarted")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	got := c.Addresses()
+	if got["--listen"] == listen["--listen"] {
+		t.Errorf("restarted on the port it could not bind: %v", got)
+	}
+	c.mu.Lock()
+	gotArgs := append([]string(nil), c.Args...)
+	c.mu.Unlock()
+	want := []string{"--v=1", "--listen=" + got["--listen"], "--kubeconfig=k", "--extra"}
+	if !reflect.DeepEqual(gotArgs, want) {
+		t.Errorf("args after the restart %q, want %q", gotArgs, want)
 	}
 }

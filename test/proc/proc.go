@@ -158,9 +158,19 @@ func (p *Process) Err() error {
 	return p.err
 }
 
-// CrashError describes an exit with the end of the log.
+// ErrAddrInUse is wrapped by CrashError when the process's log says that
+// it could not listen on an address: a port chosen free was taken before
+// the process bound it, and a start on other ports may succeed.
+var ErrAddrInUse = errors.New("address already in use")
+
+// CrashError describes an exit with the end of the log. It wraps
+// ErrAddrInUse when the log holds "address already in use".
 func (p *Process) CrashError() error {
-	return fmt.Errorf("%s exited (%v); last lines of %s:\n%s", p.Name, p.Err(), p.LogPath, LogTail(p.LogPath, 30))
+	err := fmt.Errorf("%s exited (%v); last lines of %s:\n%s", p.Name, p.Err(), p.LogPath, LogTail(p.LogPath, 30))
+	if data, rerr := os.ReadFile(p.LogPath); rerr == nil && bytes.Contains(data, []byte("address already in use")) {
+		return fmt.Errorf("%w: %w", ErrAddrInUse, err)
+	}
+	return err
 }
 
 // Stop ends the process group: SIGTERM, then SIGKILL after grace.

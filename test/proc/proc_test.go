@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -152,5 +153,26 @@ func TestBindFiles(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	if p.Exited() {
 		t.Fatalf("the process died: %v", p.Err())
+	}
+}
+
+// TestCrashErrorAddrInUse: a process that could not bind its port is told
+// apart from other crashes, so that callers start it again on other ports.
+func TestCrashErrorAddrInUse(t *testing.T) {
+	for _, tt := range []struct {
+		log  string
+		want bool
+	}{
+		{"listen tcp 127.0.0.1:2379: bind: address already in use", true},
+		{"panic: something else", false},
+	} {
+		p, err := Start(Spec{Name: "crash", Dir: t.TempDir(), Path: "/bin/sh", Args: []string{"-c", "echo '" + tt.log + "'; exit 1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-p.Done()
+		if got := errors.Is(p.CrashError(), ErrAddrInUse); got != tt.want {
+			t.Errorf("log %q: errors.Is(CrashError(), ErrAddrInUse) = %v, want %v (%v)", tt.log, got, tt.want, p.CrashError())
+		}
 	}
 }

@@ -6,9 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -73,16 +71,10 @@ It reads the parameters file of the original HEAT stack as it is (see docs/param
 	return root
 }
 
-// Main runs the command line and returns the process exit code.
-func Main(args []string, in io.Reader, out, errOut io.Writer) int {
-	// SIGINT and SIGTERM cancel the running operation; a second one, once
-	// the first has been seen, gets the default action and ends the process.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+// Main runs the command line until it is done or ctx ends (cmd/epks
+// cancels it on SIGINT or SIGTERM, see package signals) and returns the
+// process exit code.
+func Main(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
 	cmd := NewCommand(streams{in: in, out: out, err: errOut})
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
