@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -42,6 +43,8 @@ type options struct {
 	boot           string
 	bootDir        string
 	bootImages     []string
+	bootServers    string
+	hostnames      bool
 	bootNetNS      string
 	bootBridges    []string
 	bootAddresses  []string
@@ -89,11 +92,13 @@ API (/control/v1/faults); the control API also shows the model and the requests 
 	f.IntVar(&o.nsxConcurrency, "nsx-concurrency", 40, "NSX requests a client may have in flight")
 	f.DurationVar(&o.transition, "transition", 100*time.Millisecond, "how long asynchronous status changes take (volumes, load balancers)")
 	f.DurationVar(&o.tokenTTL, "token-ttl", time.Hour, "how long Keystone tokens last")
+	f.BoolVar(&o.hostnames, "hostnames", false, "serve the OpenStack APIs under VIO's host names, as VIO with IP access off (Keystone's catalog, the certificate and the parameters file name them; the clients resolve them)")
 	f.StringVar(&o.lbProvider, "lb-provider", "nsx", "load_balancer_provider written into the parameters file (nsx or octavia)")
 	f.StringArrayVar(&o.faults, "fault", nil, `fault rule as JSON, e.g. {"service":"nova","method":"GET","status":503,"count":2} (repeatable)`)
 	f.StringVar(&o.boot, "boot", "", "run the servers Nova creates as virtual machines: qemu (software emulation; see docs/viosim.md)")
 	f.StringVar(&o.bootDir, "boot-dir", "", "directory of the machines' disks, config drives and console logs [<dir>/machines]")
 	f.StringArrayVar(&o.bootImages, "boot-image", nil, "disk image the servers boot, [GLANCE_IMAGE=]PATH.qcow2 with its .vmlinuz and .initrd beside; without a name, for every image (repeatable)")
+	f.StringVar(&o.bootServers, "boot-servers", "", "regular expression of the names of the servers that boot (the others stay simulated) [every server]")
 	f.StringVar(&o.bootNetNS, "boot-netns", "", "network namespace (ip netns) of the machines' NICs and bridges")
 	f.StringArrayVar(&o.bootBridges, "boot-bridge", nil, "NETWORK=BRIDGE: the bridge in --boot-netns of a Neutron network (name or id) (repeatable)")
 	f.StringArrayVar(&o.bootAddresses, "boot-address", nil, "address in --boot-netns (the gateway of a bridged network) where viosim also serves, on the same ports (repeatable)")
@@ -124,7 +129,7 @@ func (o options) bootConfig() (*boot.Config, error) {
 	var problems []string
 	if o.boot == "" {
 		for name, set := range map[string]bool{"--boot-image": len(o.bootImages) > 0, "--boot-netns": o.bootNetNS != "",
-			"--boot-bridge": len(o.bootBridges) > 0, "--boot-address": len(o.bootAddresses) > 0, "--boot-dir": o.bootDir != ""} {
+			"--boot-bridge": len(o.bootBridges) > 0, "--boot-address": len(o.bootAddresses) > 0, "--boot-dir": o.bootDir != "", "--boot-servers": o.bootServers != ""} {
 			if set {
 				problems = append(problems, name+" needs --boot qemu")
 			}
@@ -156,6 +161,13 @@ func (o options) bootConfig() (*boot.Config, error) {
 			continue
 		}
 		cfg.Images[name] = boot.Image{Disk: path}
+	}
+	if o.bootServers != "" {
+		re, err := regexp.Compile(o.bootServers)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("--boot-servers %q is not a regular expression: %v", o.bootServers, err))
+		}
+		cfg.Servers = re
 	}
 	for _, v := range o.bootBridges {
 		network, bridge, ok := strings.Cut(v, "=")
@@ -198,6 +210,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		Seed: &seed, Address: o.address, AllowNonLoopback: o.allowRemote, OpenStackPort: o.osPort, NSXPort: o.nsxPort,
 		PlainHTTP: o.plainHTTP, NSXRateLimit: o.nsxRate, NSXConcurrency: o.nsxConcurrency,
 		Transition: o.transition, TokenTTL: o.tokenTTL, IPAddresses: o.bootAddresses,
+		Hostnames: hostnames(o.hostnames),
 	})
 	if err != nil {
 		return badInput{err}
@@ -277,4 +290,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	<-ctx.Done()
 	fmt.Fprintln(out, "viosim stopped.")
 	return nil
+}
+
+// hostnames are the host names of --hostnames: VIO's (sim.VIOHostnames).
+func hostnames(on bool) map[string]string {
+	if !on {
+		return nil
+	}
+	return sim.VIOHostnames()
 }

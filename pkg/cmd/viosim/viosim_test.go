@@ -102,6 +102,8 @@ func TestBootFlags(t *testing.T) {
 			[]string{`--boot "kvm" is not qemu`, "needs a disk image", `--boot-bridge "net" is not NETWORK=BRIDGE`,
 				"--boot-bridge and --boot-address need --boot-netns", `--boot-address "nope" is not an IP address`}},
 		{[]string{"--boot", "qemu", "--boot-image", filepath.Join(t.TempDir(), "missing.qcow2")}, []string{"missing.qcow2"}},
+		{[]string{"--boot-servers", "master"}, []string{"--boot-servers needs --boot qemu"}},
+		{[]string{"--boot", "qemu", "--boot-image", "a.qcow2", "--boot-servers", "(master"}, []string{`--boot-servers "(master" is not a regular expression`}},
 	} {
 		var out, errOut syncBuffer
 		code := Main(context.Background(), append([]string{"--dir", t.TempDir()}, tc.args...), &out, &errOut)
@@ -113,5 +115,37 @@ func TestBootFlags(t *testing.T) {
 				t.Errorf("%v: error %q lacks %q", tc.args, errOut.String(), w)
 			}
 		}
+	}
+}
+
+// TestHostnames: with --hostnames viosim serves as VIO with IP access off:
+// the parameters file turns IP access off and names Keystone, Nova, Cinder
+// and Neutron by VIO's host names at viosim's address, and the printed
+// endpoints use the names.
+func TestHostnames(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() { done <- Main(ctx, []string{"--dir", dir, "--hostnames"}, &out, &errOut) }()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "Stop with Ctrl-C"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no endpoints printed:\n%s\n%s", out.String(), errOut.String())
+		}
+	}
+	if !strings.Contains(out.String(), "https://keystone.openstack.svc.cluster.local:") {
+		t.Errorf("Keystone is not served by its host name:\n%s", out.String())
+	}
+	p, err := params.Load(filepath.Join(dir, "viosim-params.yaml"))
+	if err != nil {
+		t.Fatalf("epks refuses viosim's parameters: %v", err)
+	}
+	if p.IPAccess || p.KeystoneHostname != "keystone.openstack.svc.cluster.local" || !strings.HasPrefix(p.OSAuthURL, "https://keystone.openstack.svc.cluster.local:") ||
+		strings.Join(p.NovaHostnames, " ") != "nova.vio.local" || p.KeystoneIP.String() != "127.0.0.1" {
+		t.Errorf("parameters: ip_access %v, keystone %s at %s, auth URL %s, nova %v", p.IPAccess, p.KeystoneHostname, p.KeystoneIP, p.OSAuthURL, p.NovaHostnames)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d after an interrupt", code)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -57,6 +58,9 @@ type Config struct {
 	// NetNS is the network namespace (as `ip netns` names it) of the tap
 	// devices and of QEMU; "" is viosim's own.
 	NetNS string
+	// Servers selects by name the servers that run as machines; the others
+	// stay simulated [nil: every server].
+	Servers *regexp.Regexp
 	// Bridges maps a Neutron network's name or id to its bridge in NetNS.
 	// The tap of a port on a network without a bridge is on no bridge.
 	Bridges map[string]string
@@ -158,6 +162,12 @@ func (q *QEMU) logf(format string, args ...any) {
 	if q.cfg.Log != nil {
 		q.cfg.Log(format, args...)
 	}
+}
+
+// Boots reports whether a server of this name runs as a machine
+// (Config.Servers).
+func (q *QEMU) Boots(name string) bool {
+	return q.cfg.Servers == nil || q.cfg.Servers.MatchString(name)
 }
 
 // Boot starts the server's machine in the background.

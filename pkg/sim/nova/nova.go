@@ -32,6 +32,9 @@ type Booter interface {
 	// ConsoleOutput returns the last lines of the serial console (every
 	// line when lines <= 0).
 	ConsoleOutput(id string, lines int) (string, error)
+	// Boots reports whether a server of this name runs as a machine; the
+	// others stay simulated.
+	Boots(name string) bool
 }
 
 // Handler returns the Compute API; base is its URL (for links), and the
@@ -283,7 +286,7 @@ func (n *nova) createServer(w http.ResponseWriter, r *http.Request) {
 	spec := model.Server{Name: req.Server.Name, ProjectID: tok.ProjectID, UserID: tok.UserID,
 		FlavorID: req.Server.FlavorRef, ImageID: req.Server.ImageRef, KeyName: req.Server.KeyName,
 		AvailabilityZone: req.Server.AvailabilityZone, Metadata: req.Server.Metadata, Status: "BUILD",
-		Tags: req.Server.Tags, ServerGroupID: req.Hints.Group, Booted: n.booter != nil}
+		Tags: req.Server.Tags, ServerGroupID: req.Hints.Group, Booted: n.booter != nil && n.booter.Boots(req.Server.Name)}
 	nics, err := n.checkCreate(r, &spec, req.Server.Networks, req.Server.ConfigDrive, req.Server.UserData)
 	if err != nil {
 		api.Error(w, api.NovaCinder, err)
@@ -294,7 +297,7 @@ func (n *nova) createServer(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, api.NovaCinder, err)
 		return
 	}
-	if n.booter != nil {
+	if s.Booted {
 		n.booter.Boot(s)
 	}
 	api.WriteJSON(w, http.StatusAccepted, map[string]any{"server": map[string]any{

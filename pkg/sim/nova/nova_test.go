@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -245,3 +246,70 @@ func TestConsoleOutputSimulated(t *testing.T) {
 		wantCode(t, "console output of no server", err, http.StatusNotFound)
 	})
 }
+
+// fakeBooter boots the servers whose names start with boot- (as viosim
+// --boot-servers '^boot-'), recording them.
+type fakeBooter struct {
+	mu     sync.Mutex
+	booted []string
+}
+
+func (b *fakeBooter) Boots(name string) bool { return strings.HasPrefix(name, "boot-") }
+func (b *fakeBooter) Boot(s model.Server) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.booted = append(b.booted, s.Name)
+}
+func (b *fakeBooter) Stop(string) error { return nil }
+func (b *fakeBooter) ConsoleOutput(string, int) (string, error) {
+	return "machine console\n", nil
+}
+
+// TestBootOnlySelectedServers: with a booter, only the servers it boots
+// run as machines (their console is the machine's, they stay BUILD until the
+// machine runs); the others are simulated and become ACTIVE.
+func TestBootOnlySelectedServers(t *testing.T) {
+	s, err := sim.New(sim.Options{Transition: 5 * time.Millisecond, Seed: ptr(model.ClusterSeed("k8scluster", 0, 0))})
+	fatal(t, "new", err)
+	b := &fakeBooter{}
+	s.SetBooter(b)
+	fatal(t, "start", s.Start())
+	t.Cleanup(s.Close)
+	ctx := context.Background()
+	pc, err := s.Provider(ctx, "")
+	fatal(t, "provider", err)
+	compute, err := openstack.NewComputeV2(pc, eo)
+	fatal(t, "compute", err)
+	imageSvc, _ := openstack.NewImageV2(pc, eo)
+	page, err := images.List(imageSvc, images.ListOpts{}).AllPages(ctx)
+	fatal(t, "images", err)
+	imgs, _ := images.ExtractImages(page)
+	ids := map[string]string{}
+	for _, name := range []string{"boot-0", "simulated-0"} {
+		srv, err := servers.Create(ctx, compute, servers.CreateOpts{Name: name, FlavorRef: "3", ImageRef: imgs[0].ID, Networks: "none"}, nil).Extract()
+		fatal(t, "create "+name, err)
+		ids[name] = srv.ID
+	}
+	if len(b.booted) != 1 || b.booted[0] != "boot-0" {
+		t.Errorf("booted %v, want [boot-0]", b.booted)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		sv, err := servers.Get(ctx, compute, ids["simulated-0"]).Extract()
+		fatal(t, "get", err)
+		if sv.Status == "ACTIVE" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the simulated server is %s, want ACTIVE", sv.Status)
+		}
+	}
+	if sv, _ := servers.Get(ctx, compute, ids["boot-0"]).Extract(); sv == nil || sv.Status != "BUILD" {
+		t.Errorf("the booted server is %+v, want BUILD until its machine runs", sv)
+	}
+	out, err := servers.ShowConsoleOutput(ctx, compute, ids["simulated-0"], servers.ShowConsoleOutputOpts{}).Extract()
+	if err != nil || out != "" {
+		t.Errorf("console of the simulated server: %q, %v; want empty", out, err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
