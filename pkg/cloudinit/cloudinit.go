@@ -21,6 +21,7 @@ package cloudinit
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
 	"fmt"
 	"path"
@@ -349,4 +350,17 @@ func join[T ~string](list []T) string {
 		s[i] = string(v)
 	}
 	return strings.Join(s, ", ")
+}
+
+// Gzip compresses user data; cloud-init unpacks gzipped user data itself.
+func Gzip(data []byte) ([]byte, error) {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write(data); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

@@ -1,8 +1,6 @@
 package epks
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -96,7 +94,7 @@ Bad input (parameters, flags, PKI directory) exits with code 2 and writes nothin
 					o, l.Params.KubernetesVersion)
 			}
 			if gzipped {
-				if data, err = gzipBytes(data); err != nil {
+				if data, err = cloudinit.Gzip(data); err != nil {
 					return err
 				}
 			} else if n := base64.StdEncoding.EncodedLen(len(data)); n > cloudinit.MaxUserData {
@@ -121,16 +119,4 @@ Bad input (parameters, flags, PKI directory) exits with code 2 and writes nothin
 	f.StringVarP(&output, "output", "o", "", "write the user data to this file (mode 0600) instead of printing it")
 	f.BoolVar(&gzipped, "gzip", false, "compress the user data with gzip (cloud-init unpacks it), for Nova's limit of 64 KiB")
 	return c
-}
-
-func gzipBytes(data []byte) ([]byte, error) {
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	if _, err := zw.Write(data); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }
