@@ -43,6 +43,10 @@ tools=(
   "coredns|coredns|github.com/coredns/coredns|$COREDNS_VERSION|"
   "crictl|cri-tools|sigs.k8s.io/cri-tools/cmd/crictl|$CRI_TOOLS_VERSION|-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRI_TOOLS_VERSION"
   "csi-resizer|csi-resizer|github.com/kubernetes-csi/external-resizer/cmd/csi-resizer|$EXTERNAL_RESIZER_VERSION|$(csi_ldflags "$EXTERNAL_RESIZER_VERSION")"
+  "cni-bridge|cni-plugins|github.com/containernetworking/plugins/plugins/main/bridge|$CNI_PLUGINS_VERSION|"
+  "cni-host-local|cni-plugins|github.com/containernetworking/plugins/plugins/ipam/host-local|$CNI_PLUGINS_VERSION|"
+  "cni-loopback|cni-plugins|github.com/containernetworking/plugins/plugins/main/loopback|$CNI_PLUGINS_VERSION|"
+  "cni-portmap|cni-plugins|github.com/containernetworking/plugins/plugins/meta/portmap|$CNI_PLUGINS_VERSION|"
 )
 
 wanted=("$@")

@@ -41,6 +41,10 @@ var versionKey = map[string]string{
 	"csi-snapshotter":                    "EXTERNAL_SNAPSHOTTER_VERSION",
 	"snapshot-controller":                "EXTERNAL_SNAPSHOTTER_VERSION",
 	"csi-resizer":                        "EXTERNAL_RESIZER_VERSION",
+	"cni-bridge":                         "CNI_PLUGINS_VERSION",
+	"cni-host-local":                     "CNI_PLUGINS_VERSION",
+	"cni-loopback":                       "CNI_PLUGINS_VERSION",
+	"cni-portmap":                        "CNI_PLUGINS_VERSION",
 }
 
 // Versions returns the pinned versions, by key of versions.env.
