@@ -5,14 +5,18 @@
 #   $EPKS_CACHE/images/debian-12-<hash>.qcow2     the root file system (ext4, no partition table)
 #   $EPKS_CACHE/images/debian-12-<hash>.vmlinuz   its kernel (linux-image-amd64)
 #   $EPKS_CACHE/images/debian-12-<hash>.initrd    its initramfs
+#   $EPKS_CACHE/images/debian-12-<hash>.rootfs.tar the same tree as a tar (ownership, modes,
+#                                                  xattrs), which hack/build-node-image.sh
+#                                                  adds the offline bundle to
 #
 # QEMU boots the kernel directly (-kernel/-initrd, root=/dev/vda), so the disk needs no boot
 # loader. <hash> is a hash of this script and the mirror: a second run with the same recipe
 # builds nothing and prints the same path. The last line of the output is the .qcow2 path.
 #
-# The guest is a Debian cloud image in what matters to epks: systemd, cloud-init (config
-# drive and NoCloud data sources), ifupdown with DHCP (as Debian 12's cloud images), OpenSSH,
-# python3, curl, gnupg and ca-certificates, iproute2, kmod and procps. It holds no containerd,
+# The guest is a Debian cloud image in what matters to epks: a Debian base system (priority
+# required and important), systemd, cloud-init (config drive and NoCloud data sources),
+# ifupdown with DHCP and net-tools (as Debian 12's cloud images), OpenSSH, python3, curl, gnupg
+# and ca-certificates, iproute2, kmod and procps. It holds no containerd,
 # Kubernetes or Open vSwitch: the node scripts install those (from the offline bundle).
 #
 # Needs root (debootstrap chroots) and the packages debootstrap, qemu-utils, e2fsprogs
@@ -28,6 +32,8 @@ packages=(
   systemd-sysv udev dbus kmod procps iproute2 iputils-ping netbase ifupdown isc-dhcp-client
   linux-image-amd64 initramfs-tools e2fsprogs
   cloud-init openssh-server sudo python3 ca-certificates curl gnupg less
+  # cloud-init's ifupdown configuration sets the default route with net-tools' route.
+  net-tools
 )
 
 # mirror prints the URI of the machine's first Debian archive source (deb822 or one-line).
@@ -47,7 +53,7 @@ mirror=${mirror:-http://deb.debian.org/debian}
 hash=$( { cat "$0"; echo "$mirror $size"; } | sha256sum | cut -c1-12)
 dir=$EPKS_CACHE/images
 stem=$dir/debian-12-$hash
-if [ -f "$stem.qcow2" ] && [ -f "$stem.vmlinuz" ] && [ -f "$stem.initrd" ]; then
+if [ -f "$stem.qcow2" ] && [ -f "$stem.vmlinuz" ] && [ -f "$stem.initrd" ] && [ -f "$stem.rootfs.tar" ]; then
   log "✓ guest image $stem.qcow2 (cached)"
   echo "$stem.qcow2"
   exit 0
@@ -85,7 +91,10 @@ debs=$dir/debootstrap-debs
 install -d "$debs"
 bootstrap() {
   cleanup_root
-  debootstrap --variant=minbase --cache-dir="$debs" "$suite" "$root" "$mirror" \
+  # The default variant: a Debian base system (priority required and important), what the
+  # offline bundle is made for (docs/bundle.md) and what Debian's cloud images start from;
+  # minbase lacks libraries of important packages that the bundle's iptables needs.
+  debootstrap --cache-dir="$debs" "$suite" "$root" "$mirror" \
     >"$work/debootstrap.log" 2>&1 && return 0
   tail -n 20 "$work/debootstrap.log" >&2
   [ -f "$root/debootstrap/debootstrap.log" ] && tail -n 20 "$root/debootstrap/debootstrap.log" >&2
@@ -131,6 +140,10 @@ EOF
 cat >"$root/etc/cloud/cloud.cfg.d/90-epks-datasources.cfg" <<'EOF'
 datasource_list: [ConfigDrive, NoCloud, None]
 EOF
+# The host name in /etc/hosts, as Debian's cloud images have it (sudo and kubeadm look it up).
+cat >"$root/etc/cloud/cloud.cfg.d/93-epks-hosts.cfg" <<'EOF'
+manage_etc_hosts: localhost
+EOF
 # No locales package: cloud-init leaves the locale as it is (C.UTF-8).
 cat >"$root/etc/cloud/cloud.cfg.d/92-epks-locale.cfg" <<'EOF'
 locale: false
@@ -160,6 +173,10 @@ cp "$initrd" "$work/initrd"
 log "ext4 file system of $size from the tree ($((SECONDS - start))s)"
 mkfs.ext4 -q -L epks-root -d "$root" "$work/disk.raw" "$size"
 qemu-img convert -f raw -O qcow2 "$work/disk.raw" "$work/disk.qcow2"
+rm -f "$work/disk.raw"
+# The tree itself, for images made from it without a mount (the host may have no loop devices).
+tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' --acls -cf "$work/rootfs.tar" .
+mv "$work/rootfs.tar" "$stem.rootfs.tar"
 mv "$work/vmlinuz" "$stem.vmlinuz"
 mv "$work/initrd" "$stem.initrd"
 mv "$work/disk.qcow2" "$stem.qcow2"

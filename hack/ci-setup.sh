@@ -16,9 +16,11 @@ log "✓ $(go version)"
 # the official OpenStack CLI that drives viosim in pkg/sim's tests; Heat itself (python3-heat,
 # python3-heatclient), which validates the template of epks cluster heat-template offline; QEMU,
 # qemu-img, debootstrap and genisoimage for the guest image and viosim --boot qemu (make
-# guest-image, make e2e-boot; genisoimage writes and isoinfo reads the config drives).
+# guest-image, make e2e-boot; genisoimage writes and isoinfo reads the config drives); dnsmasq,
+# the DHCP server of the boot test's pod network (as Neutron's DHCP agent runs it), and ethtool,
+# which turns off the checksum offload of its answers.
 want=(cloud-init netplan.io openvswitch-switch ifupdown shellcheck openssl containerd ca-certificates python3-oslo.config python3-openstackclient python3-octaviaclient python3-heat python3-heatclient
-  qemu-system-x86 qemu-utils debootstrap genisoimage iproute2)
+  qemu-system-x86 qemu-utils debootstrap genisoimage iproute2 dnsmasq-base ethtool)
 need=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -27,7 +27,21 @@ const (
 	// joinDiscoveryTimeout lets a joining node wait for a control plane that
 	// boots at the same time and still installs its packages.
 	joinDiscoveryTimeout = "30m0s"
+	// healthCheckTimeout and apiCallTimeout replace kubeadm's 4 minutes for
+	// the kubelet and the control plane to become healthy and 1 minute for
+	// an API call: a first boot on a busy hypervisor can take longer (the
+	// boot test's emulated machine timed out creating the admin's binding),
+	// and a node that gives up is left half made; waiting longer costs
+	// nothing.
+	healthCheckTimeout = "15m0s"
+	apiCallTimeout     = "5m0s"
 )
+
+// bootTimeouts are the timeouts of kubeadm init and join at first boot.
+func bootTimeouts() timeouts {
+	return timeouts{ControlPlaneComponentHealthCheck: healthCheckTimeout, KubeletHealthCheck: healthCheckTimeout,
+		KubernetesAPICall: apiCallTimeout, EtcdAPICall: apiCallTimeout, TLSBootstrap: healthCheckTimeout}
+}
 
 type typeMeta struct {
 	APIVersion string `yaml:"apiVersion"`
@@ -50,7 +64,12 @@ type patches struct {
 }
 
 type timeouts struct {
-	Discovery string `yaml:"discovery,omitempty"`
+	ControlPlaneComponentHealthCheck string `yaml:"controlPlaneComponentHealthCheck,omitempty"`
+	KubeletHealthCheck               string `yaml:"kubeletHealthCheck,omitempty"`
+	KubernetesAPICall                string `yaml:"kubernetesAPICall,omitempty"`
+	EtcdAPICall                      string `yaml:"etcdAPICall,omitempty"`
+	TLSBootstrap                     string `yaml:"tlsBootstrap,omitempty"`
+	Discovery                        string `yaml:"discovery,omitempty"`
 }
 
 type bootstrapToken struct {
@@ -66,6 +85,7 @@ type initConfiguration struct {
 	BootstrapTokens  []bootstrapToken `yaml:"bootstrapTokens"`
 	NodeRegistration nodeRegistration `yaml:"nodeRegistration"`
 	Patches          patches          `yaml:"patches"`
+	Timeouts         timeouts         `yaml:"timeouts"`
 }
 
 type networking struct {
@@ -158,6 +178,7 @@ func KubeadmConfig(p *params.Params, role Role, pki *PKI) ([]byte, error) {
 				}},
 				NodeRegistration: registration(),
 				Patches:          patches{Directory: patchesDir},
+				Timeouts:         bootTimeouts(),
 			},
 			clusterConfiguration{
 				typeMeta:             typeMeta{kubeadmAPIVersion, "ClusterConfiguration"},
@@ -173,6 +194,8 @@ func KubeadmConfig(p *params.Params, role Role, pki *PKI) ([]byte, error) {
 			},
 		}
 	case RoleControlPlaneJoin, RoleWorker:
+		t := bootTimeouts()
+		t.Discovery = joinDiscoveryTimeout
 		jc := joinConfiguration{
 			typeMeta:         typeMeta{kubeadmAPIVersion, "JoinConfiguration"},
 			NodeRegistration: registration(),
@@ -182,7 +205,7 @@ func KubeadmConfig(p *params.Params, role Role, pki *PKI) ([]byte, error) {
 				CACertHashes:      []string{pki.CACertHash()},
 			}},
 			Patches:  patches{Directory: patchesDir},
-			Timeouts: timeouts{Discovery: joinDiscoveryTimeout},
+			Timeouts: t,
 		}
 		if role == RoleControlPlaneJoin {
 			jc.ControlPlane = &joinControlPlane{}

@@ -329,7 +329,8 @@ func TestKubeadmConfigs(t *testing.T) {
 	tokens := get(init[0], "bootstrapTokens").([]any)
 	for path, want := range map[string]any{
 		"kind": "InitConfiguration", "nodeRegistration.criSocket": "unix:///run/containerd/containerd.sock",
-		"patches.directory": "/etc/epks/kubeadm-patches",
+		"patches.directory": "/etc/epks/kubeadm-patches", "timeouts.controlPlaneComponentHealthCheck": "15m0s",
+		"timeouts.kubeletHealthCheck": "15m0s", "timeouts.kubernetesAPICall": "5m0s", "timeouts.etcdAPICall": "5m0s",
 	} {
 		if got := get(init[0], path); got != want {
 			t.Errorf("init %s = %v, want %v", path, got, want)
@@ -365,7 +366,8 @@ func TestKubeadmConfigs(t *testing.T) {
 		for path, want := range map[string]any{
 			"kind": "JoinConfiguration", "discovery.bootstrapToken.token": seedToken,
 			"discovery.bootstrapToken.apiServerEndpoint": "10.0.0.10:6443", "timeouts.discovery": "30m0s",
-			"patches.directory": "/etc/epks/kubeadm-patches",
+			"patches.directory": "/etc/epks/kubeadm-patches", "timeouts.tlsBootstrap": "15m0s",
+			"timeouts.kubeletHealthCheck": "15m0s", "timeouts.kubernetesAPICall": "5m0s",
 		} {
 			if got := get(join[0], path); got != want {
 				t.Errorf("%s %s = %v, want %v", role, path, got, want)
