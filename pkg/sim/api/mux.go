@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"strings"
 )
 
 // Mux is an http.ServeMux whose own answers, to routes the service does not
@@ -109,6 +108,3 @@ func (h *headerRecorder) WriteHeader(status int) {
 		h.status = status
 	}
 }
-
-// AllowedMethods lists methods for an Allow header.
-func AllowedMethods(methods ...string) string { return strings.Join(methods, ", ") }

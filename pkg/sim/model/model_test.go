@@ -219,4 +219,3 @@ func TestAuthentication(t *testing.T) {
 		t.Fatal("an expired token validated")
 	}
 }
-
