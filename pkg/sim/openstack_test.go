@@ -76,7 +76,6 @@ func until(t *testing.T, what string, cond func() (bool, error)) {
 	}
 }
 
-
 func TestComputeAndNetworking(t *testing.T) {
 	s := start(t, sim.Options{})
 	ctx := context.Background()
@@ -167,5 +166,3 @@ func TestComputeAndNetworking(t *testing.T) {
 		t.Errorf("a missing port: %v", err)
 	}
 }
-
-
