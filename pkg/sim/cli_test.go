@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/pkg/sim/model"
 )
 
 // cliStep is one command an operator runs, with what its output must
@@ -17,6 +18,7 @@ import (
 type cliStep struct {
 	args []string
 	want []string
+	not  []string // substrings the output must not hold
 	fail bool
 }
 
@@ -104,6 +106,12 @@ func TestOpenStackCLI(t *testing.T) {
 		{args: []string{"keypair", "delete", "test"}},
 		{args: []string{"keypair", "list", "-f", "value"}},
 	}
+	runCLI(t, bin, env, steps)
+}
+
+// runCLI runs the steps in order and checks each one's output.
+func runCLI(t *testing.T, bin string, env []string, steps []cliStep) {
+	t.Helper()
 	failed := 0
 	for _, st := range steps {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -115,12 +123,87 @@ func TestOpenStackCLI(t *testing.T) {
 		for _, w := range st.want {
 			ok = ok && strings.Contains(string(out), w)
 		}
+		for _, w := range st.not {
+			ok = ok && !strings.Contains(string(out), w)
+		}
 		if !ok {
 			failed++
-			t.Errorf("openstack %s: exit %v, output:\n%s\nwant %q (fail=%v)", strings.Join(st.args, " "), err, out, st.want, st.fail)
+			t.Errorf("openstack %s: exit %v, output:\n%s\nwant %q, not %q (fail=%v)", strings.Join(st.args, " "), err, out, st.want, st.not, st.fail)
 		}
 	}
 	t.Logf("%d of %d openstack commands failed", failed, len(steps))
+}
+
+// cliEnv is the environment of the openstack CLI as a user of the seed's
+// project, trusting the simulator's CA.
+func cliEnv(t *testing.T, s *sim.Server, user, password string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, s.CACertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return append(os.Environ(),
+		"OS_AUTH_URL="+s.URL(sim.Keystone), "OS_IDENTITY_API_VERSION=3", "OS_USERNAME="+user, "OS_PASSWORD="+password,
+		"OS_USER_DOMAIN_ID=default", "OS_PROJECT_ID="+s.Seeded.Project.ID, "OS_REGION_NAME=RegionOne", "OS_INTERFACE=public",
+		"OS_CACERT="+ca, "HOME="+dir, "OS_CLOUD=")
+}
+
+// TestOpenStackCLIOperator runs what an operator checks of identity and
+// volumes with the openstack CLI: projects, the catalog, endpoints and
+// regions as an admin and as a member (refused where Keystone's policy
+// refuses), volume properties and Cinder's attachments (3.27), and
+// Nova's error on a route it does not serve.
+func TestOpenStackCLIOperator(t *testing.T) {
+	bin, err := exec.LookPath("openstack")
+	if err != nil {
+		t.Fatalf("the openstack CLI is not installed (hack/ci-setup.sh installs it): %v", err)
+	}
+	seed := model.ClusterSeed("k8scluster", 1, 2)
+	seed.Users = append(seed.Users, model.SeedUser{Name: "member", Password: "viosim-member-password", Roles: []string{"member", "reader"}})
+	s := start(t, sim.Options{Seed: &seed, Transition: 20 * time.Millisecond})
+	project := s.Seeded.Project.ID
+	node := s.Seeded.Servers["k8scluster-minion-0"].ID
+	vol, err := s.World.CreateVolume(model.Volume{Name: "pvc-data", Size: 1, ProjectID: project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	until(t, "volume available", func() (bool, error) { v, err := s.World.Volume(vol.ID); return v.Status == "available", err })
+	att, err := s.World.AttachVolume(node, vol.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	until(t, "volume in-use", func() (bool, error) { v, err := s.World.Volume(vol.ID); return v.Status == "in-use", err })
+	v327 := []string{"--os-volume-api-version", "3.27"}
+	runCLI(t, bin, cliEnv(t, s, "admin", "viosim-password"), []cliStep{
+		{args: []string{"project", "list", "-f", "value", "-c", "ID", "-c", "Name"}, want: []string{project + " demo"}},
+		{args: []string{"project", "show", "demo", "-f", "json"}, want: []string{`"id": "` + project + `"`, `"domain_id": "default"`}},
+		{args: []string{"catalog", "list", "-f", "value", "-c", "Name", "-c", "Type"}, want: []string{"nova compute", "cinderv3 volumev3", "octavia load-balancer"}},
+		{args: []string{"catalog", "show", "volumev3", "-f", "json"}, want: []string{"/volume/v3/" + project}},
+		{args: []string{"endpoint", "list", "--service", "compute", "--interface", "public", "-f", "value", "-c", "Service Name", "-c", "Interface", "-c", "URL"},
+			want: []string{"nova public " + s.URL(sim.Nova)}, not: []string{"internal"}},
+		{args: []string{"region", "list", "-f", "value", "-c", "Region"}, want: []string{"RegionOne"}},
+		{args: []string{"volume", "set", "--property", "team=storage", "--property", "tier=gold", "--name", "pvc-data-2", "pvc-data"}},
+		{args: []string{"volume", "unset", "--property", "tier", "pvc-data-2"}},
+		{args: []string{"volume", "show", "pvc-data-2", "-f", "json"}, want: []string{`"team": "storage"`, `"status": "in-use"`}, not: []string{"tier"}},
+		{args: append(v327, "volume", "attachment", "list", "-f", "value", "-c", "ID", "-c", "Volume ID", "-c", "Server ID", "-c", "Status"),
+			want: []string{att.AttachmentID + " " + vol.ID + " " + node + " attached"}},
+		{args: append(v327, "volume", "attachment", "show", att.AttachmentID, "-f", "json"), want: []string{`"Volume ID": "` + vol.ID + `"`, `"Instance ID": "` + node + `"`, `"Attach Mode": "rw"`, `"Status": "attached"`}},
+		{args: []string{"volume", "attachment", "list"}, fail: true, want: []string{"3.27"}},
+		{args: []string{"--os-compute-api-version", "2.1", "server", "event", "list", node}, fail: true, want: []string{"The resource could not be found", "404"}},
+	})
+	runCLI(t, bin, cliEnv(t, s, "member", "viosim-member-password"), []cliStep{
+		// Refused the list of every project (403), the CLI lists the user's own.
+		{args: []string{"project", "list", "-f", "value", "-c", "Name"}, want: []string{"demo"}},
+		{args: []string{"project", "show", project, "-f", "value", "-c", "name"}, want: []string{"demo"}},
+		{args: []string{"endpoint", "list"}, fail: true, want: []string{"identity:list_endpoints", "HTTP 403"}},
+		{args: []string{"catalog", "list", "-f", "value", "-c", "Name"}, want: []string{"keystone", "nova"}},
+		{args: []string{"region", "list", "-f", "value", "-c", "Region"}, want: []string{"RegionOne"}},
+	})
+	counts := s.RequestCounts()
+	if counts["keystone GET /v3/users/{id}/projects"] != 1 || counts["keystone status 403"] != 2 {
+		t.Errorf("the member's project list did not go through Keystone's 403: %v", counts)
+	}
 }
 
 const pubKeyForCLI = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGAsD2B8Db2NTJrFtBPDBB2hmvYa/W8AnQQdgtE2cHjW test@viosim\n"

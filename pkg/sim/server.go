@@ -268,7 +268,7 @@ func (s *Server) openStackHandler() http.Handler {
 	mount(mux, "/network", Neutron, api.Neutron, neutron.Handler(s.World, func() string { return s.osURL + "/network" }))
 	mount(mux, "/volume", Cinder, api.NovaCinder, cinder.Handler(s.World, func() string { return s.osURL + "/volume" }))
 	mount(mux, "/load-balancer", Octavia, api.Octavia, octavia.Handler(s.World, func() string { return s.osURL + "/load-balancer" }))
-	mount(mux, "/image", Glance, api.NovaCinder, glance.Handler(s.World, func() string { return s.osURL + "/image" }))
+	mount(mux, "/image", Glance, api.Glance, glance.Handler(s.World, func() string { return s.osURL + "/image" }))
 	mux.Handle("/control/", s.controlHandler())
 	ks := keystone.Handler(s.World, keystone.Config{
 		BaseURL: base(Keystone),

@@ -23,10 +23,22 @@ func Handle[Req any](d Dialect, status int, fn func(r *http.Request, req *Req) (
 			Error(w, d, err)
 			return
 		}
+		if resp, ok := out.(*Response); ok {
+			for k, v := range resp.Header {
+				w.Header()[k] = v
+			}
+			out = resp.Body
+		}
 		if out == nil {
 			w.WriteHeader(status)
 			return
 		}
 		WriteJSON(w, status, out)
 	}
+}
+
+// Response is an answer with headers, for a Handle function to return.
+type Response struct {
+	Header http.Header
+	Body   any
 }

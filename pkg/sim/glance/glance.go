@@ -20,7 +20,7 @@ import (
 // the v2 API below "/v2"; base is its URL.
 func Handler(world *model.World, base func() string) http.Handler {
 	g := &glance{world: world, base: base}
-	mux := http.NewServeMux()
+	mux := api.NewMux(api.Glance)
 	mux.HandleFunc("GET /v2/images", g.list)
 	mux.HandleFunc("POST /v2/images", g.create)
 	mux.HandleFunc("GET /v2/images/{id}", g.get)
@@ -30,9 +30,6 @@ func Handler(world *model.World, base func() string) http.Handler {
 	mux.HandleFunc("DELETE /v2/images/{id}/tags/{tag}", g.tag(false))
 	mux.HandleFunc("GET /v2/schemas/images", g.schema)
 	mux.HandleFunc("GET /v2/schemas/image", g.schema)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		Error(w, http.StatusNotFound, "The resource could not be found.")
-	})
 	outer := http.NewServeMux()
 	outer.HandleFunc("GET /{$}", g.versions)
 	outer.HandleFunc("GET /versions", g.versions)
@@ -48,9 +45,7 @@ type glance struct {
 // Error writes an error as Glance (webob) does: a plain-text body that
 // starts with the status line.
 func Error(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "%d %s\n\n%s\n\n   ", status, http.StatusText(status), msg)
+	api.ErrorStatus(w, api.Glance, status, msg)
 }
 
 func tokenAuth(world *model.World, next http.Handler) http.Handler {

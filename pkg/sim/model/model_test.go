@@ -100,7 +100,7 @@ func TestNSXUpdateKeepsUnknownFieldsAndChecksRevision(t *testing.T) {
 		t.Fatalf("missing revision: %v", err)
 	}
 	q, _ := ParseQuery(`resource_type:LogicalPort AND tags.scope:ncp\/cluster AND tags.tag:k8scluster`)
-	if got := w.SearchPorts(ManagerAPI, q); len(got) != 1 || got[0]["id"] != id {
+	if got := w.Search(ManagerAPI, q); len(got) != 1 || got[0]["id"] != id {
 		t.Errorf("search found %d ports", len(got))
 	}
 }
@@ -217,28 +217,5 @@ func TestAuthentication(t *testing.T) {
 	w.ExpireTokens()
 	if _, err := w.ValidateToken(tok.ID); err != ErrUnauthorized {
 		t.Fatal("an expired token validated")
-	}
-}
-
-func TestParseQuery(t *testing.T) {
-	for _, tc := range []struct {
-		in    string
-		terms int
-		err   bool
-	}{
-		{`resource_type:LogicalPort`, 1, false},
-		{`tags.scope:ncp\/cluster AND tags.tag:"a b"`, 2, false},
-		{`nonsense`, 0, true},
-		{`a:b OR c:d`, 0, true},
-		{``, 0, true},
-	} {
-		q, err := ParseQuery(tc.in)
-		if (err != nil) != tc.err || len(q.Terms) != tc.terms {
-			t.Errorf("%q: %v %v", tc.in, q, err)
-		}
-	}
-	q, _ := ParseQuery(`tags.scope:ncp\/cluster AND tags.tag:"a b"`)
-	if q.Terms[0].Value != "ncp/cluster" || q.Terms[1].Value != "a b" {
-		t.Errorf("unescaping: %+v", q.Terms)
 	}
 }

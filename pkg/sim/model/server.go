@@ -54,11 +54,25 @@ type Server struct {
 
 // VolumeAttachment is a volume attached to a server.
 type VolumeAttachment struct {
-	ID       string // the attachment's id; Nova uses the volume id
+	ID       string // Nova's id of the attachment: the volume id
 	VolumeID string
 	ServerID string
 	Device   string
+	// AttachmentID is Cinder's id of the attachment (the attachments API).
+	AttachmentID string
+	// Status is Cinder's attach status: attaching, then attached.
+	Status     string
+	AttachedAt time.Time
 }
+
+// Attached reports whether Cinder has completed the attachment.
+func (a VolumeAttachment) Attached() bool { return a.Status == AttachStatusAttached }
+
+// Cinder's attach statuses.
+const (
+	AttachStatusAttaching = "attaching"
+	AttachStatusAttached  = "attached"
+)
 
 // NIC asks for a port of a server on a network, optionally with an address.
 type NIC struct {
@@ -172,7 +186,7 @@ func (w *World) CreateServer(s Server, nics []NIC) (Server, error) {
 	}
 	if s.Status == "BUILD" && !s.Booted {
 		id := s.ID
-		w.later(func() {
+		w.transit(KindServer, id, "BUILD", func() {
 			if sv, ok := w.servers.get(id); ok && sv.Status == "BUILD" {
 				sv.Status, sv.UpdatedAt = "ACTIVE", w.now().UTC()
 				w.changed("server", id)

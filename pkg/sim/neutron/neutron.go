@@ -17,7 +17,7 @@ import (
 // "/v2.0/ports" and serves version discovery at "/".
 func Handler(world *model.World, base func() string) http.Handler {
 	n := &neutron{world: world, base: base}
-	mux := http.NewServeMux()
+	mux := api.NewMux(api.Neutron)
 	mux.HandleFunc("GET /v2.0/extensions", n.extensions)
 	mux.HandleFunc("GET /v2.0/networks", n.list("networks", n.networkViews))
 	mux.HandleFunc("GET /v2.0/networks/{id}", n.get("network", n.networkViews))
@@ -65,9 +65,6 @@ func Handler(world *model.World, base func() string) http.Handler {
 	mux.HandleFunc("GET /v2.0/quotas/{project}/details.json", n.showQuota)
 	mux.HandleFunc("PUT /v2.0/quotas/{project}", n.updateQuota())
 	mux.HandleFunc("DELETE /v2.0/quotas/{project}", n.deleteQuota)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		api.ErrorStatus(w, api.Neutron, http.StatusNotFound, "The resource could not be found.")
-	})
 
 	outer := http.NewServeMux()
 	outer.HandleFunc("GET /{$}", n.versions)

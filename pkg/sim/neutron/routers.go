@@ -218,7 +218,7 @@ func (n *neutron) updateSecurityGroup() http.HandlerFunc {
 
 // tagRoutes serves the tag extension of a collection: GET, PUT and
 // DELETE of /{kind}/{id}/tags and of /{kind}/{id}/tags/{tag}.
-func (n *neutron) tagRoutes(mux *http.ServeMux, kind string) {
+func (n *neutron) tagRoutes(mux *api.Mux, kind string) {
 	base := "/v2.0/" + kind + "/{id}/tags"
 	visible := func(r *http.Request) error {
 		id := r.PathValue("id")

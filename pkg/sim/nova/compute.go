@@ -16,7 +16,7 @@ import (
 // MaxUserData is Nova's limit on user_data, base64-encoded.
 const MaxUserData = 65535
 
-func (n *nova) computeRoutes(mux *http.ServeMux) {
+func (n *nova) computeRoutes(mux *api.Mux) {
 	mux.HandleFunc("GET /os-keypairs", n.listKeyPairs)
 	mux.HandleFunc("POST /os-keypairs", n.createKeyPair())
 	mux.HandleFunc("GET /os-keypairs/{name}", n.getKeyPair)

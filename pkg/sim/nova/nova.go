@@ -39,7 +39,7 @@ type Booter interface {
 // servers simulated.
 func Handler(world *model.World, base func() string, booter Booter) http.Handler {
 	n := &nova{world: world, base: base, booter: booter}
-	mux := http.NewServeMux()
+	mux := api.NewMux(api.NovaCinder)
 	mux.HandleFunc("GET /servers", n.listServers(false))
 	mux.HandleFunc("GET /servers/detail", n.listServers(true))
 	mux.HandleFunc("POST /servers", n.createServer)
@@ -58,9 +58,6 @@ func Handler(world *model.World, base func() string, booter Booter) http.Handler
 	mux.HandleFunc("GET /os-availability-zone", n.zones)
 	mux.HandleFunc("GET /os-availability-zone/detail", n.zones)
 	n.computeRoutes(mux)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, "The resource could not be found.")
-	})
 	outer := http.NewServeMux()
 	outer.HandleFunc("GET /{$}", n.version) // version discovery needs no token
 	outer.Handle("/", api.TokenAuth(world, api.NovaCinder, mux))

@@ -1,0 +1,275 @@
+package cinder_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/attachments"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/backups"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/volumeattach"
+
+	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/test/simtest"
+)
+
+var eo = gophercloud.EndpointOpts{Region: "RegionOne"}
+
+func until(t *testing.T, what string, cond func() (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, err := cond()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen in time", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestVolumesSnapshotsAttachments(t *testing.T) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+		storage, err := openstack.NewBlockStorageV3(pc, eo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compute, _ := openstack.NewComputeV2(pc, eo)
+
+		vol, err := volumes.Create(ctx, storage, volumes.CreateOpts{Size: 1, Name: "pvc-1", Metadata: map[string]string{"cinder.csi.openstack.org/cluster": "k8scluster"}}, nil).Extract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vol.Status != "creating" {
+			t.Errorf("a new volume is %s", vol.Status)
+		}
+		status := func(want string) func() (bool, error) {
+			return func() (bool, error) {
+				v, err := volumes.Get(ctx, storage, vol.ID).Extract()
+				return err == nil && v.Status == want, err
+			}
+		}
+		until(t, "volume available", status("available"))
+
+		byMeta, _ := volumes.List(storage, volumes.ListOpts{Metadata: map[string]string{"cinder.csi.openstack.org/cluster": "k8scluster"}}).AllPages(ctx)
+		if list, _ := volumes.ExtractVolumes(byMeta); len(list) != 1 {
+			t.Errorf("metadata filter found %d volumes", len(list))
+		}
+
+		srv := s.Seeded.Servers["k8scluster-minion-1"]
+		att, err := volumeattach.Create(ctx, compute, srv.ID, volumeattach.CreateOpts{VolumeID: vol.ID}).Extract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if att.VolumeID != vol.ID || att.Device == "" {
+			t.Errorf("attachment %+v", att)
+		}
+		until(t, "volume in-use", status("in-use"))
+		v, _ := volumes.Get(ctx, storage, vol.ID).Extract()
+		if len(v.Attachments) != 1 || v.Attachments[0].ServerID != srv.ID {
+			t.Errorf("attachments %+v", v.Attachments)
+		}
+
+		// Growing an attached volume needs microversion 3.42.
+		err = volumes.ExtendSize(ctx, storage, vol.ID, volumes.ExtendSizeOpts{NewSize: 2}).ExtractErr()
+		if !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+			t.Fatalf("extend in-use without 3.42: %v", err)
+		}
+		storage.Microversion = "3.42"
+		if err := volumes.ExtendSize(ctx, storage, vol.ID, volumes.ExtendSizeOpts{NewSize: 2}).ExtractErr(); err != nil {
+			t.Fatal(err)
+		}
+		until(t, "volume extended", func() (bool, error) {
+			v, err := volumes.Get(ctx, storage, vol.ID).Extract()
+			return err == nil && v.Size == 2 && v.Status == "in-use", err
+		})
+
+		snap, err := snapshots.Create(ctx, storage, snapshots.CreateOpts{VolumeID: vol.ID, Name: "snap-1", Force: true}).Extract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		until(t, "snapshot available", func() (bool, error) {
+			sn, err := snapshots.Get(ctx, storage, snap.ID).Extract()
+			return err == nil && sn.Status == "available", err
+		})
+		restored, err := volumes.Create(ctx, storage, volumes.CreateOpts{Size: 2, SnapshotID: snap.ID, Name: "restored"}, nil).Extract()
+		if err != nil || restored.SnapshotID != snap.ID {
+			t.Fatalf("restore: %v %+v", err, restored)
+		}
+		if err := volumes.Delete(ctx, storage, vol.ID, nil).ExtractErr(); !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+			t.Errorf("deleting an attached volume with snapshots: %v", err)
+		}
+
+		if err := volumeattach.Delete(ctx, compute, srv.ID, vol.ID).ExtractErr(); err != nil {
+			t.Fatal(err)
+		}
+		until(t, "volume detached", status("available"))
+		until(t, "restored available", func() (bool, error) {
+			v, err := volumes.Get(ctx, storage, restored.ID).Extract()
+			return err == nil && v.Status == "available", err
+		})
+		for _, del := range []func() error{
+			func() error { return snapshots.Delete(ctx, storage, snap.ID).ExtractErr() },
+		} {
+			if err := del(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		until(t, "snapshot gone", func() (bool, error) { return len(s.World.Snapshots(nil)) == 0, nil })
+		for _, id := range []string{vol.ID, restored.ID} {
+			if err := volumes.Delete(ctx, storage, id, nil).ExtractErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		until(t, "volumes gone", func() (bool, error) { return len(s.World.Volumes(nil)) == 0, nil })
+
+		// Cinder's own timestamp format: microseconds, no zone.
+		resp, err := pc.Request(ctx, http.MethodGet, s.URL(sim.Cinder)+"/types", &gophercloud.RequestOpts{OkCodes: []int{200}, KeepResponseBody: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("OpenStack-API-Version") == "" {
+			t.Error("no microversion header in Cinder's answer")
+		}
+
+		// No backups: a restore's source is looked up as one first.
+		pages, err := backups.List(storage, nil).AllPages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if list, err := backups.ExtractBackups(pages); err != nil || len(list) != 0 {
+			t.Errorf("backups %v %v", list, err)
+		}
+		if _, err := backups.Get(ctx, storage, vol.ID).Extract(); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+			t.Errorf("a backup that is not there: %v", err)
+		}
+	})
+}
+
+// TestVolumeUpdateAndMetadata changes a volume's name and metadata, then
+// its metadata key by key, as Cinder's API does.
+func TestVolumeUpdateAndMetadata(t *testing.T) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+		storage, err := openstack.NewBlockStorageV3(pc, eo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vol, err := volumes.Create(ctx, storage, volumes.CreateOpts{Size: 1, Name: "pvc-1", Metadata: map[string]string{"a": "1"}}, nil).Extract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "renamed"
+		got, err := volumes.Update(ctx, storage, vol.ID, volumes.UpdateOpts{Name: &name, Metadata: map[string]string{"b": "2"}}).Extract()
+		if err != nil || got.Name != "renamed" || len(got.Metadata) != 1 || got.Metadata["b"] != "2" {
+			t.Fatalf("update (metadata replaced): %+v %v", got, err)
+		}
+		url := s.URL(sim.Cinder) + "/volumes/" + vol.ID + "/metadata"
+		var meta struct {
+			Metadata map[string]string `json:"metadata"`
+			Meta     map[string]string `json:"meta"`
+		}
+		call := func(method, path string, body any, ok int) error {
+			meta.Metadata, meta.Meta = nil, nil
+			opts := &gophercloud.RequestOpts{JSONBody: body, JSONResponse: &meta, OkCodes: []int{ok}}
+			if method == "DELETE" {
+				opts.JSONResponse = nil // Cinder answers 200 without a body
+			}
+			_, err := pc.Request(ctx, method, url+path, opts)
+			return err
+		}
+		if err := call("POST", "", map[string]any{"metadata": map[string]string{"c": "3"}}, 200); err != nil || len(meta.Metadata) != 2 || meta.Metadata["c"] != "3" {
+			t.Errorf("POST merges: %v %v", meta.Metadata, err)
+		}
+		if err := call("PUT", "", map[string]any{"metadata": map[string]string{"d": "4"}}, 200); err != nil || len(meta.Metadata) != 1 || meta.Metadata["d"] != "4" {
+			t.Errorf("PUT replaces: %v %v", meta.Metadata, err)
+		}
+		if err := call("GET", "/d", nil, 200); err != nil || meta.Meta["d"] != "4" {
+			t.Errorf("GET a key: %v %v", meta.Meta, err)
+		}
+		if err := call("PUT", "/e", map[string]any{"meta": map[string]string{"e": "5"}}, 200); err != nil || meta.Meta["e"] != "5" {
+			t.Errorf("PUT a key: %v %v", meta.Meta, err)
+		}
+		if err := call("PUT", "/e", map[string]any{"meta": map[string]string{"f": "5"}}, 200); !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+			t.Errorf("a key the URI does not name: %v", err)
+		}
+		if err := call("DELETE", "/d", nil, 200); err != nil {
+			t.Errorf("DELETE a key: %v", err)
+		}
+		if err := call("DELETE", "/d", nil, 200); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+			t.Errorf("DELETE a missing key: %v", err)
+		}
+		if v, _ := volumes.Get(ctx, storage, vol.ID).Extract(); len(v.Metadata) != 1 || v.Metadata["e"] != "5" {
+			t.Errorf("metadata after: %v", v.Metadata)
+		}
+		bad := map[string]any{"volume": map[string]any{"size": 5}}
+		if _, err := pc.Request(ctx, "PUT", s.URL(sim.Cinder)+"/volumes/"+vol.ID, &gophercloud.RequestOpts{JSONBody: bad, OkCodes: []int{200}}); !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+			t.Errorf("updating the size: %v", err)
+		}
+	})
+}
+
+// TestAttachmentsAPI: an attach through Nova makes a Cinder attachment with
+// its own id, attaching then attached, listed and shown from 3.27.
+func TestAttachmentsAPI(t *testing.T) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+		storage, _ := openstack.NewBlockStorageV3(pc, eo)
+		compute, _ := openstack.NewComputeV2(pc, eo)
+		vol, err := volumes.Create(ctx, storage, volumes.CreateOpts{Size: 1}, nil).Extract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		until(t, "available", func() (bool, error) {
+			v, err := volumes.Get(ctx, storage, vol.ID).Extract()
+			return v.Status == "available", err
+		})
+		srv := s.Seeded.Servers["k8scluster-minion-0"]
+		if _, err := volumeattach.Create(ctx, compute, srv.ID, volumeattach.CreateOpts{VolumeID: vol.ID}).Extract(); err != nil {
+			t.Fatal(err)
+		}
+		until(t, "in-use", func() (bool, error) {
+			v, err := volumes.Get(ctx, storage, vol.ID).Extract()
+			return v.Status == "in-use", err
+		})
+		if _, err := attachments.List(storage, nil).AllPages(ctx); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+			t.Errorf("attachments before 3.27: %v", err)
+		}
+		storage.Microversion = "3.27"
+		pages, err := attachments.List(storage, attachments.ListOpts{VolumeID: vol.ID}).AllPages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, _ := attachments.ExtractAttachments(pages)
+		if len(list) != 1 || list[0].ID == vol.ID || list[0].Instance != srv.ID || list[0].Status != "attached" {
+			t.Fatalf("attachments %+v", list)
+		}
+		v, _ := volumes.Get(ctx, storage, vol.ID).Extract()
+		if len(v.Attachments) != 1 || v.Attachments[0].AttachmentID != list[0].ID {
+			t.Errorf("the volume's attachment %+v is not %s", v.Attachments, list[0].ID)
+		}
+		got, err := attachments.Get(ctx, storage, list[0].ID).Extract()
+		if err != nil || got.AttachMode != "rw" || got.VolumeID != vol.ID || got.AttachedAt.IsZero() {
+			t.Errorf("show: %+v %v", got, err)
+		}
+		if _, err := attachments.Get(ctx, storage, vol.ID).Extract(); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+			t.Errorf("the volume id is not an attachment id: %v", err)
+		}
+		if _, err := attachments.List(storage, attachments.ListOpts{Status: "attaching"}).AllPages(ctx); err != nil {
+			t.Errorf("a status filter: %v", err)
+		}
+		if _, err := pc.Request(ctx, "GET", s.URL(sim.Cinder)+"/attachments?server=x", &gophercloud.RequestOpts{
+			MoreHeaders: map[string]string{"OpenStack-API-Version": "volume 3.27"}, OkCodes: []int{200}}); !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+			t.Errorf("an unknown filter: %v", err)
+		}
+	})
+}
