@@ -35,6 +35,8 @@ func Connect(ctx context.Context, p *params.Params, ca []byte) (scope.Clients, e
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tlsConfig
+	// As many connections kept as requests run at once (Concurrency).
+	transport.MaxIdleConnsPerHost = Concurrency
 	provider.HTTPClient = http.Client{Transport: transport, Timeout: 2 * time.Minute}
 	opts := gophercloud.AuthOptions{
 		IdentityEndpoint: p.OSAuthURL, AllowReauth: true,
