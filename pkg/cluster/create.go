@@ -17,9 +17,6 @@ import (
 // UserData renders a node's user data, given the MAC of its pod port.
 type UserData func(n Node, podMAC string) ([]byte, error)
 
-// Concurrency is how many nodes are built, or servers deleted, at once.
-const Concurrency = 64
-
 // Plan walks the cluster as Create would without changing anything and
 // returns what it would do.
 func Plan(ctx context.Context, s *scope.Scope, spec *Spec) ([]scope.Action, error) {
@@ -27,7 +24,7 @@ func Plan(ctx context.Context, s *scope.Scope, spec *Spec) ([]scope.Action, erro
 	if err != nil {
 		ext = "" // the preflight reports it
 	}
-	inv, err := observe(ctx, s, spec, ext)
+	inv, err := observe(ctx, s, spec, ext, forBuild)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +44,7 @@ func plan(ctx context.Context, s *scope.Scope, spec *Spec, inv *inventory, ext s
 // resource as soon as what it needs exists.
 func Create(ctx context.Context, s *scope.Scope, spec *Spec, userData UserData) error {
 	ext, extErr := FindExternalNetwork(ctx, s, spec.ExternalNetwork)
-	inv, err := observe(ctx, s, spec, ext)
+	inv, err := observe(ctx, s, spec, ext, forBuild)
 	if err != nil {
 		return err
 	}
@@ -171,16 +168,9 @@ func apply(ctx context.Context, s *scope.Scope, spec *Spec, r Resolved, inv *inv
 	})
 	var mu sync.Mutex
 	pending, created := map[string]string{}, map[string]bool{}
-	nodes := make(chan struct{}, Concurrency)
 	for _, n := range spec.Nodes {
 		mgmtPort := newFuture[port.Status]()
 		g.Go(func(ctx context.Context) error {
-			select {
-			case nodes <- struct{}{}:
-				defer func() { <-nodes }()
-			case <-ctx.Done():
-				return ctx.Err()
-			}
 			mgmtNet, ok1 := nets[Mgmt].get(ctx)
 			podNet, ok2 := nets[Pod].get(ctx)
 			sgID, ok3 := sg.get(ctx)

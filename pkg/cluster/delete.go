@@ -69,7 +69,7 @@ func Delete(ctx context.Context, s *scope.Scope, spec *Spec, opts DeleteOptions)
 	}
 	fail(loadbalancer.DeleteAll(ctx, s))
 
-	inv, err := observe(ctx, s, spec, "")
+	inv, err := observe(ctx, s, spec, "", forDelete)
 	if err != nil {
 		return &LeftError{Left: append(left, err.Error())}
 	}
@@ -214,10 +214,9 @@ func Delete(ctx context.Context, s *scope.Scope, spec *Spec, opts DeleteOptions)
 	return nil
 }
 
-// eachOf runs f on every item at once, at most Concurrency at a time, and
-// reports whether all succeeded.
+// eachOf runs f on every item at once (the client holds back what is
+// beyond Concurrency requests) and reports whether all succeeded.
 func eachOf[T any](ctx context.Context, items []T, f func(context.Context, T) error) bool {
-	sem := make(chan struct{}, Concurrency)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok := true
@@ -225,8 +224,6 @@ func eachOf[T any](ctx context.Context, items []T, f func(context.Context, T) er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
 			if err := f(ctx, it); err != nil {
 				mu.Lock()
 				ok = false

@@ -40,11 +40,22 @@ type inventory struct {
 	ports []ports.Port
 }
 
+// purpose says what an inventory is read for: a build reads the subnets
+// and, with a control-plane group, the server groups; a delete reads the
+// server groups (a cluster shrunk to one control-plane node may still have
+// its group) and not the subnets (a network goes with its subnets).
+type purpose int
+
+const (
+	forBuild purpose = iota
+	forDelete
+)
+
 // observe reads the inventory: the networks, subnets, routers, security
 // group, server groups, servers and floating IPs at once, then the ports
 // of the networks found. externalNetworkID narrows the floating IPs to
 // those of the external network ("" lists all of the project's).
-func observe(ctx context.Context, s *scope.Scope, spec *Spec, externalNetworkID string) (*inventory, error) {
+func observe(ctx context.Context, s *scope.Scope, spec *Spec, externalNetworkID string, why purpose) (*inventory, error) {
 	inv := &inventory{}
 	var netNames, subNames, routerNames []string
 	for _, n := range spec.Networks {
@@ -58,10 +69,12 @@ func observe(ctx context.Context, s *scope.Scope, spec *Spec, externalNetworkID 
 		inv.networks, err = network.List(ctx, s, netNames)
 		return err
 	})
-	g.Go(func(ctx context.Context) (err error) {
-		inv.subnets, err = network.ListSubnets(ctx, s, subNames)
-		return err
-	})
+	if why == forBuild {
+		g.Go(func(ctx context.Context) (err error) {
+			inv.subnets, err = network.ListSubnets(ctx, s, subNames)
+			return err
+		})
+	}
 	g.Go(func(ctx context.Context) (err error) {
 		inv.routers, err = router.List(ctx, s, routerNames)
 		return err
@@ -70,10 +83,12 @@ func observe(ctx context.Context, s *scope.Scope, spec *Spec, externalNetworkID 
 		inv.groups, err = securitygroup.List(ctx, s, spec.SecurityGroup.Name)
 		return err
 	})
-	g.Go(func(ctx context.Context) (err error) {
-		inv.serverGroups, err = servergroup.List(ctx, s)
-		return err
-	})
+	if why == forDelete || spec.ServerGroup != "" {
+		g.Go(func(ctx context.Context) (err error) {
+			inv.serverGroups, err = servergroup.List(ctx, s)
+			return err
+		})
+	}
 	g.Go(func(ctx context.Context) (err error) {
 		inv.servers, err = server.List(ctx, s, "^"+regexp.QuoteMeta(spec.Name)+"-")
 		return err
