@@ -59,6 +59,10 @@ e2e: tools ## The e2e suite on the local testbed (viosim, local control plane, r
 	KUBECONFIG= $(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/
 	KUBECONFIG= E2E_IP_ACCESS=true $(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/
 
+.PHONY: csi-sanity
+csi-sanity: tools ## csi-sanity (csi-test) against the cinder CSI plugin's identity and controller services, viosim as the cloud (not yet part of make test: see docs/design.md).
+	$(GO) test -tags csisanity -count=1 -timeout 10m -v ./test/csisanity/
+
 .PHONY: e2e-cluster
 e2e-cluster: ## The e2e suite against the epks cluster that KUBECONFIG names (NCP serves the LoadBalancers; E2E_IMAGE sets the pods' image).
 	@test -n "$$KUBECONFIG" || { echo "set KUBECONFIG to a cluster with epks installed"; exit 2; }
