@@ -43,6 +43,7 @@ tools=(
   "coredns|coredns|github.com/coredns/coredns|$COREDNS_VERSION|"
   "crictl|cri-tools|sigs.k8s.io/cri-tools/cmd/crictl|$CRI_TOOLS_VERSION|-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRI_TOOLS_VERSION"
   "csi-resizer|csi-resizer|github.com/kubernetes-csi/external-resizer/cmd/csi-resizer|$EXTERNAL_RESIZER_VERSION|$(csi_ldflags "$EXTERNAL_RESIZER_VERSION")"
+  "csi-sanity|csi-test|github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity|$CSI_TEST_VERSION|-X main.VERSION=$CSI_TEST_VERSION"
 )
 
 wanted=("$@")

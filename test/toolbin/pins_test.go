@@ -25,6 +25,7 @@ var modulePins = []struct {
 	{"EXTERNAL_RESIZER_VERSION", "csi-resizer", "github.com/kubernetes-csi/external-resizer"},
 	{"COREDNS_VERSION", "coredns", "github.com/coredns/coredns"},
 	{"CRI_TOOLS_VERSION", "cri-tools", "sigs.k8s.io/cri-tools"},
+	{"CSI_TEST_VERSION", "csi-test", "github.com/kubernetes-csi/csi-test/v5"},
 }
 
 // requiredVersion returns the version a go.mod requires of module ("" when it does not).

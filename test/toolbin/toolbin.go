@@ -41,6 +41,7 @@ var versionKey = map[string]string{
 	"csi-snapshotter":                    "EXTERNAL_SNAPSHOTTER_VERSION",
 	"snapshot-controller":                "EXTERNAL_SNAPSHOTTER_VERSION",
 	"csi-resizer":                        "EXTERNAL_RESIZER_VERSION",
+	"csi-sanity":                         "CSI_TEST_VERSION",
 }
 
 // Versions returns the pinned versions, by key of versions.env.

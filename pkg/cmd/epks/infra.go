@@ -2,8 +2,6 @@ package epks
 
 import (
 	"context"
-	"encoding/base64"
-	"fmt"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -12,7 +10,6 @@ import (
 	"github.com/epks/epks/pkg/cluster"
 	"github.com/epks/epks/pkg/cluster/scope"
 	"github.com/epks/epks/pkg/inputs"
-	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/params"
 )
 
@@ -80,30 +77,10 @@ func (ii *infraInputs) load(ctx context.Context, s streams) (*infra, error) {
 	return inf, nil
 }
 
-// userData renders each node's user data with the cluster's PKI; it gzips
-// what would not fit Nova's limit.
+// userData renders each node's user data with the cluster's PKI, as epks
+// cloud-init would.
 func userData(l *inputs.Inputs, pki *cloudinit.PKI, osName cloudinit.OS) cluster.UserData {
-	return func(n cluster.Node, podMAC string) ([]byte, error) {
-		p := *l.Params
-		if podMAC != "" {
-			p.PodInterfaceMACs = []string{podMAC}
-		}
-		data, err := cloudinit.Render(&p, cloudinit.Options{Role: n.Role, OS: osName, PKI: pki, Values: l.Values, Version: names.Version})
-		if err != nil {
-			return nil, err
-		}
-		if base64.StdEncoding.EncodedLen(len(data)) <= cloudinit.MaxUserData {
-			return data, nil
-		}
-		z, err := gzipBytes(data)
-		if err != nil {
-			return nil, err
-		}
-		if n := base64.StdEncoding.EncodedLen(len(z)); n > cloudinit.MaxUserData {
-			return nil, fmt.Errorf("the user data is %d bytes in base64 even gzipped, more than Nova's %d", n, cloudinit.MaxUserData)
-		}
-		return z, nil
-	}
+	return cluster.NodeUserData(l.Params, l.Values, pki, osName)
 }
 
 // defaultPKIDir is where create keeps the cluster's CAs: beside the

@@ -74,6 +74,62 @@ func TestServerPortsAndNSXTwins(t *testing.T) {
 	}
 }
 
+// TestBoundPortGetsTheInstanceTag: a port made before its server (as epks
+// cluster create and HEAT make them) gets os-instance-uuid on its NSX
+// ports when the server is created on it, as VIO's NSX plugin updates the
+// backend port, and loses it with the server; other tags stay.
+func TestBoundPortGetsTheInstanceTag(t *testing.T) {
+	w, s := seeded(t)
+	net := s.Networks["k8scluster-pod"]
+	p, err := w.CreatePort(Port{NetworkID: net.ID, ProjectID: s.Project.ID, Name: "node-pod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsxID, _ := w.NSXPortOfAttachment(p.ID)
+	if err := w.SetPortTags(ManagerAPI, nsxID, append(TagsOf(mustPort(t, w, ManagerAPI, nsxID)), Tag{Scope: "ncp/cluster", Tag: "k8scluster"})); err != nil {
+		t.Fatal(err)
+	}
+	instance := func(api PortAPI, id string) (string, map[string]string) {
+		tags := map[string]string{}
+		for _, tg := range TagsOf(mustPort(t, w, api, id)) {
+			tags[tg.Scope] = tg.Tag
+		}
+		return tags["os-instance-uuid"], tags
+	}
+	if got, _ := instance(ManagerAPI, nsxID); got != "" {
+		t.Fatalf("an unbound port has os-instance-uuid %s", got)
+	}
+	sv, err := w.CreateServer(Server{Name: "node", ProjectID: s.Project.ID}, []NIC{{PortID: p.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		api PortAPI
+		id  string
+	}{{ManagerAPI, nsxID}, {PolicyAPI, p.ID}} {
+		if got, tags := instance(x.api, x.id); got != sv.ID || tags["os-neutron-port-id"] != p.ID {
+			t.Errorf("API %d: tags after the server was created on the port: %v", x.api, tags)
+		}
+	}
+	if _, tags := instance(ManagerAPI, nsxID); tags["ncp/cluster"] != "k8scluster" {
+		t.Errorf("another writer's tag was lost: %v", tags)
+	}
+	if err := w.DeleteServer(sv.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, tags := instance(ManagerAPI, nsxID); got != "" || tags["ncp/cluster"] != "k8scluster" {
+		t.Errorf("tags after the server was deleted: %v", tags)
+	}
+}
+
+func mustPort(t *testing.T, w *World, api PortAPI, id string) map[string]any {
+	t.Helper()
+	body, err := w.GetPort(api, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
 func TestNSXUpdateKeepsUnknownFieldsAndChecksRevision(t *testing.T) {
 	w, _ := seeded(t)
 	id := w.NSXPortIDs(ManagerAPI)[0]

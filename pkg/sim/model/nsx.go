@@ -193,6 +193,35 @@ func (w *World) createLogicalPort(p *Port, n *Network) {
 	w.segmentPorts.put(sp.ID, w.nextSeq(), &sp)
 }
 
+// updateLogicalPortTags puts a Neutron port's VIO tags (os-*) on its NSX
+// ports again after the port was bound to a server or unbound from one, as
+// VIO's NSX plugin updates the backend port (os-instance-uuid comes and
+// goes), keeping every other tag; the revision moves on. Callers hold the
+// lock.
+func (w *World) updateLogicalPortTags(p *Port) {
+	var targets []*LogicalPort
+	if mp, ok := w.nsxPorts.get(w.nsxPortByAttach[p.ID]); ok {
+		targets = append(targets, mp)
+	}
+	if sp, ok := w.segmentPorts.get(p.ID); ok {
+		targets = append(targets, sp)
+	}
+	for _, lp := range targets {
+		tags := w.portTags(p)
+		old, _ := lp.Body["tags"].([]any)
+		for _, t := range old {
+			if m, ok := t.(map[string]any); ok && !strings.HasPrefix(fmt.Sprint(m["scope"]), "os-") {
+				tags = append(tags, t)
+			}
+		}
+		lp.Body["tags"] = tags
+		lp.Revision++
+		lp.Body["_revision"] = lp.Revision
+		lp.Body["_last_modified_time"] = w.millis()
+		w.changed("logical-port", lp.ID)
+	}
+}
+
 func (w *World) deleteLogicalPort(neutronPortID string) {
 	if id, ok := w.nsxPortByAttach[neutronPortID]; ok {
 		w.nsxPorts.del(id)

@@ -154,6 +154,7 @@ func (w *World) CreateServer(s Server, nics []NIC) (Server, error) {
 			p.DeviceID, p.DeviceOwner, p.Status, p.UpdatedAt = s.ID, "compute:"+s.AvailabilityZone, "ACTIVE", w.now().UTC()
 			w.portsByDevice[s.ID] = append(w.portsByDevice[s.ID], p.ID)
 			w.changed("port", p.ID)
+			w.updateLogicalPortTags(p)
 			continue
 		}
 		port := Port{NetworkID: nic.NetworkID, DeviceID: s.ID, DeviceOwner: "compute:" + s.AvailabilityZone, ProjectID: s.ProjectID}
@@ -259,6 +260,7 @@ func (w *World) DeleteServer(id string) error {
 			w.unindexDevice(p)
 			p.DeviceID, p.DeviceOwner, p.Status, p.UpdatedAt = "", "", "DOWN", w.now().UTC()
 			w.changed("port", pid)
+			w.updateLogicalPortTags(p)
 		}
 	}
 	for _, g := range w.serverGroups.list(nil) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sync"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
@@ -42,21 +43,6 @@ type Status struct {
 	Created bool
 }
 
-// Find returns the server named name, or nil.
-func Find(ctx context.Context, s *scope.Scope, name string) (*servers.Server, error) {
-	list, err := List(ctx, s, "^"+regexp.QuoteMeta(name)+"$")
-	if err != nil {
-		return nil, err
-	}
-	var named []servers.Server
-	for _, sv := range list {
-		if sv.Name == name {
-			named = append(named, sv)
-		}
-	}
-	return scope.One(named, "server", name)
-}
-
 // List returns the servers whose names match the regular expression.
 func List(ctx context.Context, s *scope.Scope, nameRE string) ([]servers.Server, error) {
 	pages, err := servers.List(s.Compute, servers.ListOpts{Name: nameRE}).AllPages(ctx)
@@ -66,12 +52,9 @@ func List(ctx context.Context, s *scope.Scope, nameRE string) ([]servers.Server,
 	return servers.ExtractServers(pages)
 }
 
-// Reconcile makes the server exist. A server in ERROR is replaced.
-func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (Status, error) {
-	sv, err := Find(ctx, s, spec.Name)
-	if err != nil {
-		return Status{}, err
-	}
+// Reconcile makes the server exist, given the server found by its name
+// (nil: none). A server in ERROR is replaced.
+func Reconcile(ctx context.Context, s *scope.Scope, spec Spec, sv *servers.Server) (Status, error) {
 	if sv != nil && sv.Status == "ERROR" {
 		if s.DryRun {
 			s.Record(scope.Action{Kind: "server", Name: spec.Name, Verb: scope.Update, ID: sv.ID, Detail: "in ERROR: replace"})
@@ -159,19 +142,35 @@ func WaitActive(ctx context.Context, s *scope.Scope, pending map[string]string, 
 	return nil
 }
 
-// Delete deletes servers (ID → name) and waits until they are gone.
+// Delete deletes servers (ID → name), all at once, and waits until they
+// are gone.
 func Delete(ctx context.Context, s *scope.Scope, victims map[string]string) error {
 	var problems scope.Problems
 	left := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for id, name := range victims {
-		if !s.DryRun {
-			if err := servers.Delete(ctx, s.Compute, id).ExtractErr(); err != nil && !scope.NotFound(err) {
-				problems.Add(fmt.Errorf("deleting server %s: %w", name, err))
-				continue
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if !s.DryRun {
+				if err = servers.Delete(ctx, s.Compute, id).ExtractErr(); err != nil && !scope.NotFound(err) {
+					err = fmt.Errorf("deleting server %s: %w", name, err)
+				} else {
+					err = nil
+				}
 			}
-		}
-		left[id] = name
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				problems.Add(err)
+				return
+			}
+			left[id] = name
+		}()
 	}
+	wg.Wait()
 	if !s.DryRun {
 		problems.Add(WaitGone(ctx, s, left))
 	}
@@ -183,6 +182,9 @@ func Delete(ctx context.Context, s *scope.Scope, victims map[string]string) erro
 
 // WaitGone waits until no server of pending is listed any more.
 func WaitGone(ctx context.Context, s *scope.Scope, pending map[string]string) error {
+	if len(pending) == 0 {
+		return nil
+	}
 	w := s.Waiter()
 	for {
 		list, err := List(ctx, s, "^"+regexp.QuoteMeta(s.Cluster)+"-")
