@@ -26,6 +26,10 @@ const (
 	JSON = "json"
 )
 
+// MaxKlogVerbosity caps klog's verbosity: from 7 on client-go logs request
+// headers, from 8 request and response bodies, Secrets among them.
+const MaxKlogVerbosity = 5
+
 // Options say how a binary logs.
 type Options struct {
 	// Verbosity is the highest V-level logged [0: Info and Error only].
@@ -65,8 +69,8 @@ func (o Options) Validate() error {
 
 // New returns the root logger, writing to w. It also gives klog (the
 // logger of client-go, Helm's Kubernetes client and leader election) the
-// same logger and verbosity, so that a binary logs in one style: call it
-// once, in main's command.
+// same logger and verbosity, at most MaxKlogVerbosity, so that a binary
+// logs in one style: call it once, in main's command.
 func New(w io.Writer, o Options) (logr.Logger, error) {
 	if err := o.Validate(); err != nil {
 		return logr.Discard(), err
@@ -90,7 +94,7 @@ func New(w io.Writer, o Options) (logr.Logger, error) {
 	klog.SetLogger(logger)
 	var kf flag.FlagSet
 	klog.InitFlags(&kf)
-	if err := kf.Set("v", strconv.Itoa(o.Verbosity)); err != nil {
+	if err := kf.Set("v", strconv.Itoa(min(o.Verbosity, MaxKlogVerbosity))); err != nil {
 		return logr.Discard(), err
 	}
 	return logger, nil

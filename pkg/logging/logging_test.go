@@ -97,3 +97,20 @@ func TestFlagsAndValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestKlogVerbosityCapped: client-go logs request and response bodies
+// (Secrets among them) from klog's V(8); no -v reaches that.
+func TestKlogVerbosityCapped(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := logging.New(&buf, logging.Options{Format: logging.JSON, Verbosity: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if !klog.V(logging.MaxKlogVerbosity).Enabled() {
+		t.Errorf("klog V(%d) is off at -v 10", logging.MaxKlogVerbosity)
+	}
+	for _, v := range []klog.Level{7, 8, 9} {
+		if klog.V(v).Enabled() {
+			t.Errorf("klog V(%d) is on: client-go would log request bodies", v)
+		}
+	}
+}
