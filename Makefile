@@ -51,8 +51,8 @@ test-unit: ## Unit tests (fast; helm lint/template tests need `make tools`).
 	$(GO) test ./...
 
 .PHONY: test-integration
-test-integration: ## Integration tests against the local control plane.
-	$(GO) test -tags integration -timeout $(TEST_TIMEOUT) ./...
+test-integration: ## Integration tests against the local control plane (never from go test's cache: they build and run the binaries as processes, which the cache does not see).
+	$(GO) test -tags integration -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: e2e
 e2e: tools ## The e2e suite on the local testbed (viosim, local control plane, real OCCM, cinder-csi, sidecars, snapshot-controller, port tagger): all of it with VIO's endpoints by host name, then the nodes, LoadBalancer and volume features by IP (E2E_IP_ACCESS=true).
@@ -74,7 +74,7 @@ bench: tools ## Benchmarks, one after the other: the port tagger tagging 5,000 n
 
 .PHONY: bench-small
 bench-small: tools ## The benchmarks small, with their targets (part of make test): the port tagger at 300 nodes, cluster create and delete at 1+10.
-	BENCH_NODES=300 BENCH_WORKERS=10 $(GO) test -tags integration -p 1 -run '^$$' -bench . -benchtime 1x -timeout 15m ./pkg/tagger/ ./pkg/cluster/
+	BENCH_NODES=300 BENCH_WORKERS=10 $(GO) test -tags integration -count=1 -p 1 -run '^$$' -bench . -benchtime 1x -timeout 15m ./pkg/tagger/ ./pkg/cluster/
 
 .PHONY: verify
 verify: ## gofmt, go vet, and the Kubernetes module line kept at 0.36.

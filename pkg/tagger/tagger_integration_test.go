@@ -24,12 +24,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/epks/epks/charts"
-	"github.com/epks/epks/pkg/cloudconf"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/fault"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/chartconf"
 	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/test/localcluster/clustertest"
+	"github.com/epks/epks/test/simtest"
 )
 
 // env is a local control plane, a simulated cloud with the same node
@@ -63,10 +64,10 @@ func newEnvWith(t testing.TB, api string, clusterOpts localcluster.Options, seed
 	must(t, os.WriteFile(filepath.Join(creds, "password"), []byte(password), 0o600))
 	must(t, os.WriteFile(filepath.Join(creds, "ca.crt"), s.CACertPEM(), 0o600))
 	e.writeConfig(api, resync, rateLimit, concurrency)
-	conf := cloudconf.Config{Global: cloudconf.Global{AuthURL: s.URL(sim.Keystone), Username: "admin", Password: "viosim-password",
-		UserDomainID: "default", TenantID: s.Seeded.Project.ID, TenantDomainID: "default", Region: "RegionOne",
-		CAFile: filepath.Join(creds, "ca.crt")}}
-	must(t, os.WriteFile(filepath.Join(e.dir, "cloud.conf"), []byte(conf.Render()), 0o600))
+	v, err := simtest.OpenStackValues(s, "")
+	must(t, err)
+	_, err = chartconf.Write(context.Background(), chartconf.Values(v), e.dir)
+	must(t, err)
 	e.bin = buildTagger(t)
 	return e
 }

@@ -4,6 +4,7 @@ package simtest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -45,4 +46,23 @@ func Test(t testing.TB, fn func(ctx context.Context, s *sim.Server, pc *gophercl
 		t.Fatal(err)
 	}
 	fn(ctx, s, pc)
+}
+
+// OpenStackValues are the epks-addons chart's openstack values for a user of
+// the seed (the admin when user is ""), in the seed's project and region,
+// trusting the simulator's CA: the values test/chartconf renders the chart's
+// cloud.conf from, for a program that reads it to talk to s.
+func OpenStackValues(s *sim.Server, user string) (map[string]any, error) {
+	if user == "" {
+		user = "admin"
+	}
+	u, ok := s.Seeded.Users[user]
+	if !ok {
+		return nil, fmt.Errorf("the seed has no user %s", user)
+	}
+	return map[string]any{
+		"authURL": s.URL(sim.Keystone), "username": u.Name, "password": u.Password, "userDomainID": u.DomainID,
+		"projectID": s.Seeded.Project.ID, "projectDomainID": s.Seeded.Project.DomainID, "region": s.World.Region,
+		"caBundle": string(s.CACertPEM()),
+	}, nil
 }

@@ -14,8 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
+	"github.com/epks/epks/pkg/logging"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/boot"
 	"github.com/epks/epks/pkg/sim/fault"
@@ -47,6 +49,7 @@ type options struct {
 	bootAddresses  []string
 	bootMemory     int
 	bootCPUs       int
+	log            logging.Options
 }
 
 // Main runs viosim and returns the exit code: 0 after an interrupt, 2 for
@@ -73,7 +76,13 @@ API (/control/v1/faults); the control API also shows the model and the requests 
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE:          func(c *cobra.Command, _ []string) error { return run(c.Context(), o, out) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			logger, err := logging.New(errOut, o.log)
+			if err != nil {
+				return badInput{err}
+			}
+			return run(logr.NewContext(c.Context(), logger), o, out)
+		},
 	}
 	f := c.Flags()
 	f.StringVar(&o.address, "address", "127.0.0.1", "address to listen on (loopback only)")
@@ -101,6 +110,8 @@ API (/control/v1/faults); the control API also shows the model and the requests 
 	f.IntVar(&o.bootCPUs, "boot-max-cpus", 2, "vCPUs a machine gets at most (the flavor's otherwise)")
 	f.BoolVar(&o.allowRemote, "allow-non-loopback", false, "allow listening on a non-loopback address")
 	_ = f.MarkHidden("allow-non-loopback")
+	o.log = logging.Options{Format: logging.Text}
+	o.log.AddFlags(f)
 	c.SetArgs(args)
 	c.SetOut(out)
 	c.SetErr(errOut)
@@ -180,6 +191,7 @@ func (o options) bootConfig() (*boot.Config, error) {
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
+	log := logr.FromContextOrDiscard(ctx)
 	seed := model.ClusterSeed(o.cluster, o.controlPlanes, o.workers)
 	if o.seedFile != "" {
 		var err error
@@ -197,13 +209,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	s, err := sim.New(sim.Options{
 		Seed: &seed, Address: o.address, AllowNonLoopback: o.allowRemote, OpenStackPort: o.osPort, NSXPort: o.nsxPort,
 		PlainHTTP: o.plainHTTP, NSXRateLimit: o.nsxRate, NSXConcurrency: o.nsxConcurrency,
-		Transition: o.transition, TokenTTL: o.tokenTTL, IPAddresses: o.bootAddresses,
+		Transition: o.transition, TokenTTL: o.tokenTTL, IPAddresses: o.bootAddresses, Log: log,
 	})
 	if err != nil {
 		return badInput{err}
 	}
 	if bootCfg != nil {
-		bootCfg.Log = func(format string, args ...any) { fmt.Fprintf(out, "boot: "+format+"\n", args...) }
+		bootCfg.Log = log.WithName("boot")
 		q, err := boot.New(s.World, *bootCfg)
 		if err != nil {
 			return badInput{err}
