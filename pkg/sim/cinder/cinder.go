@@ -69,7 +69,7 @@ type cinder struct {
 
 // get is a read: no body, an answer of 200.
 func get(fn func(r *http.Request) (any, error)) http.HandlerFunc {
-	return api.Handle(api.NovaCinder, http.StatusOK, func(r *http.Request, _ *struct{}) (any, error) { return fn(r) })
+	return api.Get(api.NovaCinder, fn)
 }
 
 // projectScoped refuses paths of another project than the token's.
