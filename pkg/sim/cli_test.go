@@ -26,6 +26,10 @@ type cliStep struct {
 	want []string
 	not  []string // substrings the output must not hold
 	fail bool
+	// save names the step's output (trimmed, e.g. an id printed with
+	// -f value -c ID): "{name}" in the arguments of the steps after it
+	// stands for it.
+	save string
 }
 
 // TestOpenStackCLI drives viosim with the official OpenStack CLI
@@ -118,11 +122,21 @@ func TestOpenStackCLI(t *testing.T) {
 func runCLI(t *testing.T, b *cliBatch, env []string, steps []cliStep) {
 	t.Helper()
 	failed := 0
+	saved := map[string]string{}
 	for _, st := range steps {
+		st.args = append([]string(nil), st.args...)
+		for i := range st.args {
+			for name, v := range saved {
+				st.args[i] = strings.ReplaceAll(st.args[i], "{"+name+"}", v)
+			}
+		}
 		begin := time.Now()
 		out, code, err := b.run(st.args, env)
 		if err != nil {
 			t.Fatalf("openstack %s: %v", strings.Join(st.args, " "), err)
+		}
+		if st.save != "" {
+			saved[st.save] = strings.TrimSpace(out)
 		}
 		t.Logf("openstack %s: exit %d in %v", strings.Join(st.args, " "), code, time.Since(begin).Round(time.Millisecond))
 		ok := (code == 0) != st.fail
@@ -303,8 +317,9 @@ func cliEnv(t *testing.T, s *sim.Server, user, password string) []string {
 // TestOpenStackCLIOperator runs what an operator checks of identity and
 // volumes with the openstack CLI: projects, the catalog, endpoints and
 // regions as an admin and as a member (refused where Keystone's policy
-// refuses), volume properties and Cinder's attachments (3.27), and
-// Nova's error on a route it does not serve.
+// refuses), volume properties, Cinder's attachments (listed and shown at
+// 3.27; created, connected, completed at 3.44 and deleted, the volume's
+// status following), and Nova's error on a route it does not serve.
 func TestOpenStackCLIOperator(t *testing.T) {
 	cli := startCLI(t)
 	seed := model.ClusterSeed("k8scluster", 1, 2)
@@ -322,7 +337,13 @@ func TestOpenStackCLIOperator(t *testing.T) {
 		t.Fatal(err)
 	}
 	until(t, "volume in-use", func() (bool, error) { v, err := s.World.Volume(vol.ID); return v.Status == "in-use", err })
+	scratch, err := s.World.CreateVolume(model.Volume{Name: "pvc-scratch", Size: 1, ProjectID: project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	until(t, "volume available", func() (bool, error) { v, err := s.World.Volume(scratch.ID); return v.Status == "available", err })
 	v327 := []string{"--os-volume-api-version", "3.27"}
+	v344 := []string{"--os-volume-api-version", "3.44"}
 	runCLI(t, cli, cliEnv(t, s, "admin", "viosim-password"), []cliStep{
 		{args: []string{"project", "list", "-f", "value", "-c", "ID", "-c", "Name"}, want: []string{project + " demo"}},
 		{args: []string{"project", "show", "demo", "-f", "json"}, want: []string{`"id": "` + project + `"`, `"domain_id": "default"`}},
@@ -338,6 +359,20 @@ func TestOpenStackCLIOperator(t *testing.T) {
 			want: []string{att.AttachmentID + " " + vol.ID + " " + node + " attached"}},
 		{args: append(v327, "volume", "attachment", "show", att.AttachmentID, "-f", "json"), want: []string{`"Volume ID": "` + vol.ID + `"`, `"Instance ID": "` + node + `"`, `"Attach Mode": "rw"`, `"Status": "attached"`}},
 		{args: []string{"volume", "attachment", "list"}, fail: true, want: []string{"3.27"}},
+		// An attach made through Cinder's attachments API, the volume's status following.
+		{args: append(v344, "volume", "attachment", "create", "pvc-scratch", node, "-f", "value", "-c", "ID"), save: "attachment"},
+		{args: append(v344, "volume", "attachment", "show", "{attachment}", "-f", "value", "-c", "Status", "-c", "Volume ID"), want: []string{"reserved", scratch.ID}},
+		{args: []string{"volume", "show", "pvc-scratch", "-f", "value", "-c", "status"}, want: []string{"reserved"}},
+		{args: append(v344, "volume", "attachment", "set", "{attachment}", "--host", "k8scluster-minion-0", "--initiator", "iqn.1993-08.org.debian:01:0", "-f", "json"),
+			want: []string{`"Status": "attaching"`, `"driver_volume_type": "vmdk"`}},
+		{args: []string{"volume", "show", "pvc-scratch", "-f", "value", "-c", "status"}, want: []string{"attaching"}},
+		{args: append(v327, "volume", "attachment", "complete", "{attachment}"), fail: true, want: []string{"3.44"}},
+		{args: append(v344, "volume", "attachment", "complete", "{attachment}")},
+		{args: append(v344, "volume", "attachment", "show", "{attachment}", "-f", "json"), want: []string{`"Status": "attached"`, `"Instance ID": "` + node + `"`}},
+		{args: []string{"volume", "show", "pvc-scratch", "-f", "value", "-c", "status"}, want: []string{"in-use"}},
+		{args: append(v344, "volume", "attachment", "delete", "{attachment}")},
+		{args: []string{"volume", "show", "pvc-scratch", "-f", "value", "-c", "status"}, want: []string{"available"}},
+		{args: append(v344, "volume", "attachment", "show", "{attachment}"), fail: true, want: []string{"could not be found", "HTTP 404"}},
 		{args: []string{"--os-compute-api-version", "2.1", "server", "event", "list", node}, fail: true, want: []string{"The resource could not be found", "404"}},
 	})
 	runCLI(t, cli, cliEnv(t, s, "member", "viosim-member-password"), []cliStep{
