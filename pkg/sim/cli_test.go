@@ -207,7 +207,7 @@ func startCLI(t *testing.T) *cliBatch {
 		t.Fatalf("%s is not a Python script (%q): cannot run its client in one process", bin, first)
 	}
 	b := &cliBatch{}
-	b.cmd = exec.Command(python[0], append(python[1:], "testdata/openstack_batch.py")...)
+	b.cmd = exec.Command(python[0], append(python[1:], "testdata/openstack_batch.py", t.TempDir())...)
 	b.cmd.Stderr = &b.stderr
 	// Its own process group, and killed with the test binary.
 	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

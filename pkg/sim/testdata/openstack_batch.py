@@ -9,15 +9,17 @@ module state (cached client handles, API versions).
 
 Each line of standard input is a JSON object {"args": [...], "env": {...}}.
 For each, one JSON line {"code": exit code, "output": what the command
-wrote to stdout and stderr} goes to standard output.
+wrote to stdout and stderr} goes to standard output. The one argument is
+a directory for the commands' output.
 """
 
+import ctypes
 import importlib
 import importlib.metadata
 import json
 import os
+import signal
 import sys
-import tempfile
 import traceback
 
 # The answers go to the original stdout; anything else that writes to file
@@ -47,7 +49,10 @@ for name in sorted(modules):
     except Exception:  # a plugin that does not import fails its commands, not the batch
         pass
 
-out_dir = tempfile.mkdtemp(prefix="openstack-batch-")
+out_dir = sys.argv[1]
+libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+parent = os.getpid()
 
 for line in sys.stdin:
     request = json.loads(line)
@@ -60,6 +65,10 @@ for line in sys.stdin:
     if pid == 0:
         code = 1
         try:
+            # Killed with the batch, as the batch is with the test.
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != parent:
+                os._exit(1)
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
             os.dup2(out, 1)
@@ -85,6 +94,3 @@ for line in sys.stdin:
         output = f.read()
     answers.write(json.dumps({"code": os.waitstatus_to_exitcode(status), "output": output}) + "\n")
     answers.flush()
-
-os.remove(os.path.join(out_dir, "output")) if os.path.exists(os.path.join(out_dir, "output")) else None
-os.rmdir(out_dir)
