@@ -131,7 +131,7 @@ func (s *Server) controlHandler() http.Handler {
 
 // get is a control API read.
 func get(fn func(r *http.Request) (any, error)) http.HandlerFunc {
-	return api.Handle(api.Control, http.StatusOK, func(r *http.Request, _ *struct{}) (any, error) { return fn(r) })
+	return api.Get(api.Control, fn)
 }
 
 // TransitionInfo is a row of the transition table.

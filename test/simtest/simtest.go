@@ -5,6 +5,9 @@ package simtest
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,4 +68,49 @@ func OpenStackValues(s *sim.Server, user string) (map[string]any, error) {
 		"projectID": s.Seeded.Project.ID, "projectDomainID": s.Seeded.Project.DomainID, "region": s.World.Region,
 		"caBundle": string(s.CACertPEM()),
 	}, nil
+}
+
+// Call is one raw request of a table test: a method, a URL, a body (none
+// when empty) and headers beside the token.
+type Call struct {
+	Method, URL, Body string
+	Header            map[string]string
+}
+
+// Answer is what a service answered a Call.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// Do sends c with the token of pc, as a client that checks status codes
+// and bodies itself (no retries, no error on a 4xx).
+func Do(t testing.TB, s *sim.Server, pc *gophercloud.ProviderClient, c Call) Answer {
+	t.Helper()
+	var body io.Reader
+	if c.Body != "" {
+		body = strings.NewReader(c.Body)
+	}
+	req, err := http.NewRequest(c.Method, c.URL, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Auth-Token", pc.Token())
+	if c.Body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range c.Header {
+		req.Header.Set(k, v)
+	}
+	resp, err := s.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", c.Method, c.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", c.Method, c.URL, err)
+	}
+	return Answer{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 }

@@ -70,6 +70,8 @@ func TestHandle(t *testing.T) {
 			return nil, Errorf(http.StatusTeapot, "short and stout")
 		case "header":
 			return &Response{Header: http.Header{"X-Subject-Token": {"t"}}, Body: map[string]any{"ok": true}}, nil
+		case "existed":
+			return &Response{Status: http.StatusNoContent}, nil
 		}
 		return map[string]any{"name": q.Name}, nil
 	})
@@ -84,6 +86,7 @@ func TestHandle(t *testing.T) {
 		{`{"name":"busy"}`, 409, `"message":"in use"`},
 		{`{"name":"teapot"}`, 418, `short and stout`},
 		{`{"name":"header"}`, 201, `{"ok":true}`},
+		{`{"name":"existed"}`, 204, ``}, // the answer's own status
 	} {
 		rec := httptest.NewRecorder()
 		h(rec, httptest.NewRequest("POST", "/", strings.NewReader(tc.body)))
@@ -93,11 +96,35 @@ func TestHandle(t *testing.T) {
 		if tc.body == `{"name":"header"}` && rec.Header().Get("X-Subject-Token") != "t" {
 			t.Error("the Response's header was not written")
 		}
+		if tc.status == 204 && rec.Body.Len() != 0 {
+			t.Errorf("%s: a 204 with a body %q", tc.body, rec.Body)
+		}
 		if rec.Code >= 400 && tc.status != 418 {
 			var v map[string]any
 			if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil || v["NeutronError"] == nil {
 				t.Errorf("%s: not Neutron's error body: %s", tc.body, rec.Body)
 			}
 		}
+	}
+}
+
+// TestGet: a read takes no body (a DELETE or GET without one is not a
+// malformed request) and answers 200 or the error in the dialect.
+func TestGet(t *testing.T) {
+	h := Get(Glance, func(r *http.Request) (any, error) {
+		if r.URL.Query().Get("id") == "" {
+			return nil, Errorf(http.StatusNotFound, "No image found with ID %s", "x")
+		}
+		return map[string]any{"id": r.URL.Query().Get("id")}, nil
+	})
+	rec := httptest.NewRecorder()
+	h(rec, httptest.NewRequest("GET", "/?id=a", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `{"id":"a"}`) {
+		t.Errorf("read: %d %q", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	h(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != 404 || rec.Body.String() != "404 Not Found\n\nNo image found with ID x\n\n   " {
+		t.Errorf("error: %d %q", rec.Code, rec.Body)
 	}
 }

@@ -38,6 +38,10 @@ func Handler(world *model.World, base func() string) http.Handler {
 	mux.HandleFunc("GET "+p+"/attachments", c.listAttachments(false))
 	mux.HandleFunc("GET "+p+"/attachments/detail", c.listAttachments(true))
 	mux.HandleFunc("GET "+p+"/attachments/{id}", c.getAttachment())
+	mux.HandleFunc("POST "+p+"/attachments", c.createAttachment())
+	mux.HandleFunc("PUT "+p+"/attachments/{id}", c.updateAttachment())
+	mux.HandleFunc("POST "+p+"/attachments/{id}/action", c.attachmentAction())
+	mux.HandleFunc("DELETE "+p+"/attachments/{id}", c.deleteAttachment())
 	mux.HandleFunc("GET "+p+"/snapshots", c.listSnapshots())
 	mux.HandleFunc("GET "+p+"/snapshots/detail", c.listSnapshots())
 	mux.HandleFunc("POST "+p+"/snapshots", c.createSnapshot())
@@ -69,7 +73,7 @@ type cinder struct {
 
 // get is a read: no body, an answer of 200.
 func get(fn func(r *http.Request) (any, error)) http.HandlerFunc {
-	return api.Handle(api.NovaCinder, http.StatusOK, func(r *http.Request, _ *struct{}) (any, error) { return fn(r) })
+	return api.Get(api.NovaCinder, fn)
 }
 
 // projectScoped refuses paths of another project than the token's.

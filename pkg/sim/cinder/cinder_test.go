@@ -2,7 +2,9 @@ package cinder_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,4 +274,135 @@ func TestAttachmentsAPI(t *testing.T) {
 			t.Errorf("an unknown filter: %v", err)
 		}
 	})
+}
+
+// TestAttachmentWrites attaches a volume through Cinder's attachments API
+// as Nova does (reserve, connect, complete; 3.27 and 3.44) with
+// gophercloud, and detaches it, the volume's status following each step:
+// reserved, attaching, in-use; detaching, available.
+func TestAttachmentWrites(t *testing.T) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+		storage, _ := openstack.NewBlockStorageV3(pc, eo)
+		vol, err := volumes.Create(ctx, storage, volumes.CreateOpts{Size: 1}, nil).Extract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.World.Settle()
+		volumeStatus := func(want string) {
+			t.Helper()
+			v, err := volumes.Get(ctx, storage, vol.ID).Extract()
+			if err != nil || v.Status != want {
+				t.Fatalf("volume %s %v, want %s", v.Status, err, want)
+			}
+		}
+		node0, node1 := s.Seeded.Servers["k8scluster-minion-0"].ID, s.Seeded.Servers["k8scluster-minion-1"].ID
+		create := attachments.CreateOpts{VolumeUUID: vol.ID, InstanceUUID: node0}
+		storage.Microversion = "3.26"
+		if _, err := attachments.Create(ctx, storage, create).Extract(); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+			t.Errorf("create before 3.27: %v", err)
+		}
+		storage.Microversion = "3.27"
+		att, err := attachments.Create(ctx, storage, create).Extract()
+		if err != nil || att.Status != "reserved" || att.Instance != node0 || att.VolumeID != vol.ID || len(att.ConnectionInfo) != 0 {
+			t.Fatalf("reserved: %+v %v", att, err)
+		}
+		volumeStatus("reserved")
+		if _, err := attachments.Create(ctx, storage, attachments.CreateOpts{VolumeUUID: vol.ID, InstanceUUID: node1}).Extract(); !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+			t.Errorf("a second instance on a volume that is not multiattach: %v", err)
+		}
+		// The instance that holds the volume may reserve it again, as Nova
+		// does on a retried attach; deleting that reservation keeps the first.
+		again, err := attachments.Create(ctx, storage, create).Extract()
+		if err != nil {
+			t.Fatalf("the same instance again: %v", err)
+		}
+		if err := attachments.Delete(ctx, storage, again.ID).ExtractErr(); err != nil {
+			t.Fatal(err)
+		}
+		volumeStatus("reserved")
+
+		connector := map[string]any{"host": "k8scluster-minion-0", "initiator": "iqn.1993-08.org.debian:01:0", "multipath": false}
+		att, err = attachments.Update(ctx, storage, att.ID, attachments.UpdateOpts{Connector: connector}).Extract()
+		if err != nil || att.Status != "attaching" || att.ConnectionInfo["driver_volume_type"] != "vmdk" {
+			t.Fatalf("connected: %+v %v", att, err)
+		}
+		volumeStatus("attaching")
+		if err := attachments.Complete(ctx, storage, att.ID).ExtractErr(); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+			t.Errorf("complete before 3.44: %v", err)
+		}
+		storage.Microversion = "3.44"
+		if err := attachments.Complete(ctx, storage, att.ID).ExtractErr(); err != nil {
+			t.Fatal(err)
+		}
+		volumeStatus("in-use")
+		got, err := attachments.Get(ctx, storage, att.ID).Extract()
+		if err != nil || got.Status != "attached" || got.AttachedAt.IsZero() || got.AttachMode != "rw" {
+			t.Errorf("completed: %+v %v", got, err)
+		}
+		v, _ := volumes.Get(ctx, storage, vol.ID).Extract()
+		if len(v.Attachments) != 1 || v.Attachments[0].AttachmentID != att.ID || v.Attachments[0].ServerID != node0 {
+			t.Errorf("the volume's attachments %+v", v.Attachments)
+		}
+
+		if err := attachments.Delete(ctx, storage, att.ID).ExtractErr(); err != nil {
+			t.Fatal(err)
+		}
+		volumeStatus("detaching")
+		s.World.Settle()
+		volumeStatus("available")
+		if _, err := attachments.Get(ctx, storage, att.ID).Extract(); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+			t.Errorf("a deleted attachment: %v", err)
+		}
+		for what, err := range map[string]error{
+			"update":   attachments.Update(ctx, storage, att.ID, attachments.UpdateOpts{Connector: connector}).Err,
+			"complete": attachments.Complete(ctx, storage, att.ID).ExtractErr(),
+			"delete":   attachments.Delete(ctx, storage, att.ID).ExtractErr(),
+		} {
+			if !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+				t.Errorf("%s of a deleted attachment: %v", what, err)
+			}
+		}
+
+		// A connector on create connects at once; the mode from 3.54.
+		storage.Microversion = "3.54"
+		att, err = attachments.Create(ctx, storage, attachments.CreateOpts{VolumeUUID: vol.ID, InstanceUUID: node1, Connector: connector, Mode: "ro"}).Extract()
+		if err != nil || att.Status != "attaching" || att.AttachMode != "ro" {
+			t.Fatalf("create with a connector: %+v %v", att, err)
+		}
+		volumeStatus("attaching")
+		if err := volumes.Delete(ctx, storage, vol.ID, nil).ExtractErr(); !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+			t.Errorf("deleting an attaching volume: %v", err)
+		}
+
+		// Refused bodies, in Cinder's format.
+		url := s.URL(sim.Cinder) + "/attachments"
+		for _, tc := range []struct {
+			method, path, body, version string
+			status                      int
+			want                        string
+		}{
+			{"POST", "", `{"attachment":{"instance_uuid":"` + node0 + `"}}`, "3.27", 400, `'volume_uuid' is a required property`},
+			{"POST", "", `{"attachment":{"volume_uuid":"x"}}`, "3.27", 400, `\"x\" is not a 'uuid'`},
+			{"POST", "", `{"attachment":{"volume_uuid":"` + vol.ID + `","server":"x"}}`, "3.27", 400, `('server' was unexpected)`},
+			{"POST", "", `{"attachment":{"volume_uuid":"` + vol.ID + `","mode":"ro"}}`, "3.53", 400, `('mode' was unexpected)`},
+			{"POST", "", `{"attachment":{"volume_uuid":"` + vol.ID + `","mode":"rx"}}`, "3.54", 400, `is not one of ['rw', 'ro']`},
+			{"POST", "", `{"attachment":{"volume_uuid":"00000000-0000-0000-0000-000000000000"}}`, "3.27", 404, `Volume 00000000-0000-0000-0000-000000000000 could not be found.`},
+			{"POST", "", `{}`, "3.27", 400, `'attachment' is a required property`},
+			{"PUT", "/" + att.ID, `{"attachment":{}}`, "3.27", 400, `'connector' is a required property`},
+			{"PUT", "/" + att.ID, `{"attachment":{"connector":null}}`, "3.27", 400, `is not of type 'object'`},
+			{"POST", "/" + att.ID + "/action", `{"os-complete":{}}`, "3.44", 400, `is not of type 'null'`},
+			{"POST", "/" + att.ID + "/action", `{"os-reserve":null}`, "3.44", 400, `There is no such action`},
+			{"DELETE", "/" + att.ID, ``, "3.26", 404, `The resource could not be found.`},
+		} {
+			got := simtest.Do(t, s, pc, simtest.Call{Method: tc.method, URL: url + tc.path, Body: tc.body,
+				Header: map[string]string{"OpenStack-API-Version": "volume " + tc.version}})
+			want := fmt.Sprintf(`{"%s":{"code":%d,"message":`, map[int]string{400: "badRequest", 404: "itemNotFound"}[tc.status], tc.status)
+			if got.Status != tc.status || !strings.Contains(got.Body, want) || !strings.Contains(got.Body, tc.want) {
+				t.Errorf("%s %s %s at %s: %d %s, want %d with %s", tc.method, tc.path, tc.body, tc.version, got.Status, got.Body, tc.status, tc.want)
+			}
+		}
+		if att, err := attachments.Get(ctx, storage, att.ID).Extract(); err != nil || att.Status != "attaching" {
+			t.Errorf("the refused requests changed the attachment: %+v %v", att, err)
+		}
+	}, sim.Options{Transition: time.Hour})
 }

@@ -275,3 +275,76 @@ func TestAuthentication(t *testing.T) {
 		t.Fatal("an expired token validated")
 	}
 }
+
+// TestAttachmentsAPILifecycle: Cinder's attachments API moves a volume
+// through reserved, attaching and in-use; a multiattach volume takes a
+// second instance; deleting a connected attachment detaches through the
+// transition table (a lifecycle fault holds it detaching), a reserved one
+// at once.
+func TestAttachmentsAPILifecycle(t *testing.T) {
+	w, s := seeded(t)
+	node0, node1 := s.Servers["k8scluster-minion-0"].ID, s.Servers["k8scluster-minion-1"].ID
+	v, err := w.CreateVolume(Volume{Size: 1, ProjectID: s.Project.ID, Multiattach: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(want string) func() bool {
+		return func() bool { got, _ := w.Volume(v.ID); return got.Status == want }
+	}
+	eventually(t, "available", status("available"))
+	want := func(what, status string) {
+		t.Helper()
+		if got, _ := w.Volume(v.ID); got.Status != status {
+			t.Fatalf("%s: volume %s, want %s", what, got.Status, status)
+		}
+	}
+	a, err := w.CreateAttachment(v.ID, node0, nil, "")
+	if err != nil || a.Status != AttachStatusReserved || a.Mode != "rw" {
+		t.Fatalf("create: %+v %v", a, err)
+	}
+	want("reserved", "reserved")
+	if a, err = w.UpdateAttachment(a.AttachmentID, map[string]any{"host": "node-0"}); err != nil || a.Status != AttachStatusAttaching {
+		t.Fatalf("update: %+v %v", a, err)
+	}
+	want("connected", "attaching")
+	if a, err = w.CompleteAttachment(a.AttachmentID); err != nil || !a.Attached() || a.AttachedAt.IsZero() {
+		t.Fatalf("complete: %+v %v", a, err)
+	}
+	want("completed", "in-use")
+	// Multiattach: a second instance reserves the in-use volume.
+	b, err := w.CreateAttachment(v.ID, node1, nil, "ro")
+	if err != nil || b.Mode != "ro" {
+		t.Fatalf("a second instance: %+v %v", b, err)
+	}
+	want("second reserved", "reserved")
+	left, err := w.DeleteAttachment(b.AttachmentID)
+	if err != nil || len(left) != 1 || left[0].AttachmentID != a.AttachmentID {
+		t.Fatalf("delete the reservation: %+v %v", left, err)
+	}
+	want("reservation deleted", "in-use")
+
+	f, err := w.AddLifecycleFault(LifecycleFault{Kind: KindVolume, Object: v.ID, From: "detaching"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left, err = w.DeleteAttachment(a.AttachmentID); err != nil || len(left) != 0 {
+		t.Fatalf("delete: %+v %v", left, err)
+	}
+	want("deleted", "detaching")
+	time.Sleep(20 * time.Millisecond)
+	want("held by the fault", "detaching")
+	w.RemoveLifecycleFault(f.ID)
+	eventually(t, "available", status("available"))
+	if _, err := w.DeleteAttachment(a.AttachmentID); !errors.As(err, new(*ErrNotFound)) {
+		t.Errorf("a deleted attachment: %v", err)
+	}
+
+	single, _ := w.CreateVolume(Volume{Size: 1, ProjectID: s.Project.ID})
+	eventually(t, "available", func() bool { got, _ := w.Volume(single.ID); return got.Status == "available" })
+	if _, err := w.CreateAttachment(single.ID, node0, map[string]any{"host": "node-0"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.CreateAttachment(single.ID, node1, nil, ""); !errors.As(err, new(*ErrBadRequest)) {
+		t.Errorf("a second instance on a volume that is not multiattach: %v", err)
+	}
+}

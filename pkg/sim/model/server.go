@@ -60,9 +60,15 @@ type VolumeAttachment struct {
 	Device   string
 	// AttachmentID is Cinder's id of the attachment (the attachments API).
 	AttachmentID string
-	// Status is Cinder's attach status: attaching, then attached.
+	// Status is Cinder's attach status: reserved (made through the
+	// attachments API without a connector), attaching, then attached.
 	Status     string
 	AttachedAt time.Time
+	// Connector is the host's connector an attachments API client gave
+	// (nil for Nova's attaches and reserved attachments).
+	Connector map[string]any
+	// Mode is the attach mode, rw unless a client asked for ro.
+	Mode string
 }
 
 // Attached reports whether Cinder has completed the attachment.
@@ -70,6 +76,7 @@ func (a VolumeAttachment) Attached() bool { return a.Status == AttachStatusAttac
 
 // Cinder's attach statuses.
 const (
+	AttachStatusReserved  = "reserved"
 	AttachStatusAttaching = "attaching"
 	AttachStatusAttached  = "attached"
 )

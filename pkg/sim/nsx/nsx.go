@@ -324,7 +324,7 @@ func (l *limiter) release(host string) {
 
 // get is a read: no body, 200.
 func get(fn func(r *http.Request) (any, error)) http.HandlerFunc {
-	return api.Handle(api.NSX, http.StatusOK, func(r *http.Request, _ *struct{}) (any, error) { return fn(r) })
+	return api.Get(api.NSX, fn)
 }
 
 func badRequest(format string, a ...any) error {

@@ -86,7 +86,7 @@ func (o *octavia) empty(key string) http.HandlerFunc {
 
 // get is a read: no body, 200.
 func get(fn func(r *http.Request) (any, error)) http.HandlerFunc {
-	return api.Handle(api.Octavia, http.StatusOK, func(r *http.Request, _ *struct{}) (any, error) { return fn(r) })
+	return api.Get(api.Octavia, fn)
 }
 
 // handle is a write with a body of type Req.
