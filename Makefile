@@ -19,7 +19,7 @@ demo: tools ## The README's main job: viosim, the local control plane, epks inst
 	$(GO) run ./hack/demo --dir _output/demo $(if $(KEEP),--keep) $(if $(IP_ACCESS),--ip-access)
 
 .PHONY: test
-test: deps tools verify test-unit test-integration bench-small e2e ## Everything CI runs: checks, unit, integration and e2e tests.
+test: deps tools verify test-unit test-integration csi-sanity bench-small e2e ## Everything CI runs: checks, unit, integration, csi-sanity and e2e tests.
 
 ##@ Building
 
@@ -60,7 +60,7 @@ e2e: tools ## The e2e suite on the local testbed (viosim, local control plane, r
 	KUBECONFIG= E2E_IP_ACCESS=true $(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/
 
 .PHONY: csi-sanity
-csi-sanity: tools ## csi-sanity (csi-test) against the cinder CSI plugin's identity and controller services, viosim as the cloud (not yet part of make test: see docs/design.md).
+csi-sanity: tools ## csi-sanity (csi-test) against the cinder CSI plugin's identity and controller services, viosim as a fast Cinder backend (part of make test; root: the node endpoint runs in a network namespace).
 	$(GO) test -tags csisanity -count=1 -timeout 10m -v ./test/csisanity/
 
 .PHONY: e2e-cluster
