@@ -302,24 +302,42 @@ epks cluster create and delete: 1 control-plane node and %d workers against vios
 		del.sequential.Seconds()/del.took.Seconds(), del.calls, del.sequential.Round(time.Second),
 		del.calls, del.resources, del.perResource())
 	fmt.Printf("  requests of create: %s\n  requests of delete: %s\n", routes(create.counts), routes(del.counts))
+	// The time targets depend on the machine's load: enforced by make bench,
+	// reported only by make bench-small, CI's run (timeTargetsEnv).
+	enforceTime := timeTargetsEnforced()
 	targets := []struct {
-		line string
-		ok   bool
+		line  string
+		ok    bool
+		timed bool
 	}{
-		{fmt.Sprintf("create time       %.2fx the critical path (target <= 1.2)", create.took.Seconds()/cpCreate.Seconds()), create.took <= cpCreate*12/10},
-		{fmt.Sprintf("create requests   %.2f per resource created (target <= 1.5)", create.perResource()), create.perResource() <= 1.5},
-		{fmt.Sprintf("delete time       %.2fx the critical path (target <= 1.2)", del.took.Seconds()/cpDelete.Seconds()), del.took <= cpDelete*12/10},
-		{fmt.Sprintf("delete requests   %.2f per resource deleted (target <= 1.5)", del.perResource()), del.perResource() <= 1.5},
+		{fmt.Sprintf("create time       %.2fx the critical path (target <= 1.2)", create.took.Seconds()/cpCreate.Seconds()), create.took <= cpCreate*12/10, true},
+		{fmt.Sprintf("create requests   %.2f per resource created (target <= 1.5)", create.perResource()), create.perResource() <= 1.5, false},
+		{fmt.Sprintf("delete time       %.2fx the critical path (target <= 1.2)", del.took.Seconds()/cpDelete.Seconds()), del.took <= cpDelete*12/10, true},
+		{fmt.Sprintf("delete requests   %.2f per resource deleted (target <= 1.5)", del.perResource()), del.perResource() <= 1.5, false},
 	}
 	for _, t := range targets {
 		mark := "ok  "
-		if !t.ok {
+		switch {
+		case !t.ok && t.timed && !enforceTime:
+			mark = "miss (reported only, " + timeTargetsEnv + "=report)"
+		case !t.ok:
 			mark = "MISS"
 			b.Errorf("target missed: %s", t.line)
 		}
 		fmt.Printf("  %s %s\n", mark, t.line)
 	}
+	if !enforceTime {
+		fmt.Printf("  (time targets reported, not enforced: %s=report)\n", timeTargetsEnv)
+	}
 }
+
+// timeTargetsEnv set to "report" makes the time targets (time against the
+// critical path) printed with their ratios but not enforced: make
+// bench-small, part of make test, runs so on CI's loaded machines, where
+// time is measured, never asserted. make bench enforces every target.
+const timeTargetsEnv = "BENCH_TIME_TARGETS"
+
+func timeTargetsEnforced() bool { return os.Getenv(timeTargetsEnv) != "report" }
 
 // routes lists the counted requests, most frequent first.
 func routes(counts map[string]int) string {

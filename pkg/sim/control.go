@@ -65,8 +65,17 @@ func (s *Server) controlHandler() http.Handler {
 		return nil, nil
 	}))
 	mux.HandleFunc("GET "+p+"/transitions", get(func(*http.Request) (any, error) { return s.transitions(), nil }))
-	mux.HandleFunc("PUT "+p+"/transitions", api.Handle(api.Control, none, func(_ *http.Request, q *TransitionInfo) (any, error) {
-		return nil, s.World.SetTransitionDelay(q.Kind, q.From, time.Duration(q.Delay))
+	// A row's own delay ("0s": none, done by the next request); without
+	// one, the row goes back to the default delay.
+	mux.HandleFunc("PUT "+p+"/transitions", api.Handle(api.Control, none, func(_ *http.Request, q *struct {
+		Kind  string          `json:"kind"`
+		From  string          `json:"from"`
+		Delay *fault.Duration `json:"delay"`
+	}) (any, error) {
+		if q.Delay == nil {
+			return nil, s.World.ResetTransitionDelay(q.Kind, q.From)
+		}
+		return nil, s.World.SetTransitionDelay(q.Kind, q.From, time.Duration(*q.Delay))
 	}))
 	mux.HandleFunc("PUT "+p+"/transition", api.Handle(api.Control, none, func(_ *http.Request, q *struct {
 		Delay fault.Duration `json:"delay"`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
@@ -250,5 +251,87 @@ func TestTransitionTableThroughControlAPI(t *testing.T) {
 	var bad map[string]any
 	if code := control(t, s, http.MethodPost, "/transitions/faults", map[string]any{"kind": "volume", "from": "in-use"}, &bad); code != http.StatusBadRequest || !strings.Contains(bad["error"].(string), "volume attaching") {
 		t.Errorf("a fault of no row: %d %v", code, bad)
+	}
+}
+
+// TestFastCinderBackend sets Cinder's rows to no delay through the control
+// API, as a fast backend: each write answers the from-status (creating,
+// extending, deleting) as Cinder does, and by the next request the change
+// has happened, whatever the timers do (the default delay is an hour).
+func TestFastCinderBackend(t *testing.T) {
+	s := start(t, sim.Options{Transition: time.Hour})
+	for _, row := range [][2]string{{"volume", "creating"}, {"volume", "extending"}, {"volume", "deleting"}, {"snapshot", "creating"}, {"snapshot", "deleting"}} {
+		if code := control(t, s, http.MethodPut, "/transitions", map[string]any{"kind": row[0], "from": row[1], "delay": "0s"}, nil); code != http.StatusNoContent {
+			t.Fatalf("%s %s without delay: %d", row[0], row[1], code)
+		}
+	}
+	ctx := context.Background()
+	pc, err := s.Provider(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := openstack.NewBlockStorageV3(pc, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := volumes.Create(ctx, bs, volumes.CreateOpts{Size: 1, Name: "fast"}, nil).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != "creating" {
+		t.Errorf("the create answers %s, want creating", v.Status)
+	}
+	if got, _ := s.World.Volume(v.ID); got.Status != "creating" {
+		t.Errorf("before any other request the volume is %s (the change is made by the next request)", got.Status)
+	}
+	if got, err := volumes.Get(ctx, bs, v.ID).Extract(); err != nil || got.Status != "available" {
+		t.Fatalf("the next GET: %+v, %v; want available", got, err)
+	}
+	// Snapshot and extend at once, as cinder-csi does after its create.
+	snap, err := snapshots.Create(ctx, bs, snapshots.CreateOpts{VolumeID: v.ID, Name: "fast"}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != "creating" {
+		t.Errorf("the snapshot's create answers %s", snap.Status)
+	}
+	if err := snapshots.Delete(ctx, bs, snap.ID).ExtractErr(); err != nil {
+		t.Fatalf("deleting the snapshot at once: %v", err)
+	}
+	if err := volumes.ExtendSize(ctx, bs, v.ID, volumes.ExtendSizeOpts{NewSize: 2}).ExtractErr(); err != nil {
+		t.Fatalf("extending at once: %v", err)
+	}
+	if got, err := volumes.Get(ctx, bs, v.ID).Extract(); err != nil || got.Status != "available" || got.Size != 2 {
+		t.Fatalf("after the extend: %+v, %v; want available, 2 GiB", got, err)
+	}
+	if err := volumes.Delete(ctx, bs, v.ID, nil).ExtractErr(); err != nil {
+		t.Fatalf("deleting at once: %v", err)
+	}
+	if _, err := volumes.Get(ctx, bs, v.ID).Extract(); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		t.Errorf("the GET after the delete: %v, want 404", err)
+	}
+
+	// Rows on the default delay wait for it; a row without a delay given
+	// goes back to the default.
+	var table []sim.TransitionInfo
+	control(t, s, http.MethodGet, "/transitions", nil, &table)
+	for _, r := range table {
+		want := time.Hour
+		if (r.Kind == "volume" && r.From != "attaching" && r.From != "detaching") || r.Kind == "snapshot" {
+			want = 0
+		}
+		if time.Duration(r.Delay) != want {
+			t.Errorf("%s %s: delay %s, want %s", r.Kind, r.From, time.Duration(r.Delay), want)
+		}
+	}
+	if code := control(t, s, http.MethodPut, "/transitions", map[string]any{"kind": "volume", "from": "creating"}, nil); code != http.StatusNoContent {
+		t.Fatalf("back to the default delay: %d", code)
+	}
+	v, err = volumes.Create(ctx, bs, volumes.CreateOpts{Size: 1}, nil).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := volumes.Get(ctx, bs, v.ID).Extract(); err != nil || got.Status != "creating" {
+		t.Errorf("on the default delay (an hour) the next GET: %+v, %v; want creating", got, err)
 	}
 }

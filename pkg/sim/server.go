@@ -235,8 +235,13 @@ func (s *Server) Ports() (openStack, nsx int) {
 }
 
 func (s *Server) serve(ln net.Listener, h http.Handler, clientCerts bool) {
+	// Every request sees the transitions due before it came (World.Advance).
+	advancing := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.World.Advance()
+		h.ServeHTTP(w, r)
+	})
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           advancing,
 		ReadHeaderTimeout: 10 * time.Second,
 		// HTTP/1.1 only, so that dropped-connection faults can hijack.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},

@@ -24,6 +24,12 @@ func (c *cinder) listSnapshots() http.HandlerFunc {
 			return nil, err
 		}
 		project := api.TokenOf(r.Context()).ProjectID
+		if err := knownMarker(r, "Snapshot", func(id string) bool {
+			s, err := c.world.Snapshot(id)
+			return err == nil && s.ProjectID == project
+		}); err != nil {
+			return nil, err
+		}
 		snaps := c.world.Snapshots(func(s *model.Snapshot) bool {
 			if s.ProjectID != project || (q.Get("volume_id") != "" && s.VolumeID != q.Get("volume_id")) ||
 				(q.Get("name") != "" && s.Name != q.Get("name")) || (q.Get("status") != "" && s.Status != q.Get("status")) {

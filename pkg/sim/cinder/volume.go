@@ -81,6 +81,17 @@ func page[T any](r *http.Request, key string, items []T, id func(T) string, view
 	return body, nil
 }
 
+// knownMarker answers a list's unknown marker as Cinder does: its paging
+// looks the marker up as an object of the kind it lists, in the project,
+// and answers that lookup's 404 ("Volume X could not be found.").
+func knownMarker(r *http.Request, kind string, exists func(id string) bool) error {
+	m := r.URL.Query().Get("marker")
+	if m == "" || exists(m) {
+		return nil
+	}
+	return api.Errorf(http.StatusNotFound, "%s %s could not be found.", kind, m)
+}
+
 func (c *cinder) listVolumes(detail bool) http.HandlerFunc {
 	return get(func(r *http.Request) (any, error) {
 		q := r.URL.Query()
@@ -89,6 +100,12 @@ func (c *cinder) listVolumes(detail bool) http.HandlerFunc {
 			return nil, err
 		}
 		project := api.TokenOf(r.Context()).ProjectID
+		if err := knownMarker(r, "Volume", func(id string) bool {
+			v, err := c.world.Volume(id)
+			return err == nil && v.ProjectID == project
+		}); err != nil {
+			return nil, err
+		}
 		vols := c.world.Volumes(func(v *model.Volume) bool {
 			return v.ProjectID == project && (q.Get("name") == "" || v.Name == q.Get("name")) &&
 				(q.Get("status") == "" || v.Status == q.Get("status")) && model.VolumeMetadataMatches(v, meta)

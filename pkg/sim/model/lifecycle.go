@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -21,7 +22,9 @@ const Deleted = "DELETED"
 
 // Transition is one row of the transition table: an object of Kind in
 // status From moves to status To on its own, Delay after the request that
-// put it in From (0: the world's default delay, Options.Transition).
+// put it in From. In DefaultTransitions a Delay of 0 is the world's default
+// delay (Options.Transition); SetTransitionDelay gives a row its own, where
+// 0 is no delay: the change has happened by the next request (Advance).
 type Transition struct {
 	Kind  string
 	From  string
@@ -71,8 +74,17 @@ type LifecycleFault struct {
 type pendingChange struct {
 	kind, id, from string
 	apply          func()
-	timer          *time.Timer
-	heldBy         string
+	// timer makes the change at due (the real clock); a change without
+	// delay has none and happens at the next Advance (or Settle).
+	timer  *time.Timer
+	due    time.Time
+	heldBy string
+}
+
+func (p *pendingChange) stop() {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
 }
 
 // Transitions returns the table with each row's delay in effect.
@@ -81,16 +93,18 @@ func (w *World) Transitions() []Transition {
 	defer w.mu.RUnlock()
 	out := make([]Transition, len(w.table))
 	for i, t := range w.table {
-		if t.Delay == 0 {
-			t.Delay = w.transition
-		}
+		t.Delay = w.delay(i)
 		out[i] = t
 	}
 	return out
 }
 
-// SetTransitionDelay sets the delay of one row of the table (0: back to the
-// default delay), e.g. to make attaching slow while the rest is fast.
+// SetTransitionDelay gives one row of the table a delay of its own, e.g. to
+// make attaching slow while the rest is fast. A delay of 0 is none: the
+// change has happened by the next request, while the answer of the request
+// that started it still shows the from-status, as a fast Cinder backend
+// answers a create "creating" and shows the volume "available" on the next
+// GET.
 func (w *World) SetTransitionDelay(kind, from string, d time.Duration) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -101,8 +115,35 @@ func (w *World) SetTransitionDelay(kind, from string, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	w.table[i].Delay = d
+	if w.rowDelays == nil {
+		w.rowDelays = map[int]time.Duration{}
+	}
+	w.rowDelays[i] = d
 	return nil
+}
+
+// ResetTransitionDelay puts a row back on its default delay.
+func (w *World) ResetTransitionDelay(kind, from string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	i, err := w.row(kind, from)
+	if err != nil {
+		return err
+	}
+	delete(w.rowDelays, i)
+	return nil
+}
+
+// delay is the delay of row i in effect: its own, else the table's, else
+// the world's default. Callers hold the lock.
+func (w *World) delay(i int) time.Duration {
+	if d, ok := w.rowDelays[i]; ok {
+		return d
+	}
+	if w.table[i].Delay > 0 {
+		return w.table[i].Delay
+	}
+	return w.transition
 }
 
 // row finds the table's row of a transition. Callers hold the lock.
@@ -205,7 +246,8 @@ func (w *World) transit(kind, id, from string, apply func()) {
 	w.schedule(&pendingChange{kind: kind, id: id, from: from, apply: apply})
 }
 
-// schedule arms a pending change's timer. Callers hold the lock.
+// schedule arms a pending change's timer (none without delay: the change
+// is due at once and happens at the next Advance). Callers hold the lock.
 func (w *World) schedule(p *pendingChange) {
 	if w.closed {
 		return
@@ -213,8 +255,15 @@ func (w *World) schedule(p *pendingChange) {
 	seq := w.nextSeq()
 	w.pending[seq] = p
 	delay := w.transition
-	if i, err := w.row(p.kind, p.from); err == nil && w.table[i].Delay > 0 {
-		delay = w.table[i].Delay
+	if i, err := w.row(p.kind, p.from); err == nil {
+		delay = w.delay(i)
+	}
+	p.due = time.Now().Add(delay)
+	if due := p.due.UnixNano(); due < w.nextDue.Load() {
+		w.nextDue.Store(due)
+	}
+	if delay == 0 {
+		return
 	}
 	p.timer = time.AfterFunc(delay, func() {
 		w.mu.Lock()
@@ -224,6 +273,49 @@ func (w *World) schedule(p *pendingChange) {
 			w.fire(seq, p)
 		}
 	})
+}
+
+// Advance makes every transition whose time has come happen now, in the
+// order they were asked for, instead of whenever its timer's goroutine gets
+// to run. viosim's servers call it before they serve a request, so that no
+// request sees an object in a status it was due to have left when the
+// request came: a row without delay has happened by the next request.
+// (A timer alone does not promise that: a client's next request over a
+// kept-alive loopback connection comes within a fraction of a millisecond,
+// before a timer of a millisecond expires, and may be served before an
+// expired timer's goroutine has run.)
+func (w *World) Advance() {
+	if time.Now().UnixNano() < w.nextDue.Load() {
+		return // nothing due: no lock taken
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		now := time.Now()
+		var due []int64
+		next := int64(math.MaxInt64)
+		for seq, p := range w.pending {
+			if !p.due.After(now) {
+				due = append(due, seq)
+			} else if n := p.due.UnixNano(); n < next {
+				next = n
+			}
+		}
+		if len(due) == 0 {
+			w.nextDue.Store(next)
+			return
+		}
+		sort.Slice(due, func(i, j int) bool { return due[i] < due[j] })
+		for _, seq := range due {
+			p, ok := w.pending[seq]
+			if !ok {
+				continue
+			}
+			delete(w.pending, seq)
+			p.stop()
+			w.fire(seq, p)
+		}
+	}
 }
 
 // fire makes a due transition happen, as the faults allow. Callers hold
@@ -323,7 +415,7 @@ func (w *World) Settle() {
 		for _, seq := range seqs {
 			p := w.pending[seq]
 			delete(w.pending, seq)
-			p.timer.Stop()
+			p.stop()
 			w.fire(seq, p)
 		}
 	}

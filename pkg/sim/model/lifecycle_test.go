@@ -269,3 +269,57 @@ func TestTransitionDelays(t *testing.T) {
 		t.Error("a delay for a row that is not in the table was accepted")
 	}
 }
+
+// TestTransitionWithoutDelay: a row with no delay has made its change by
+// the next Advance (the next request), not before: the create's answer
+// says creating; and rows on the default delay wait for it.
+func TestTransitionWithoutDelay(t *testing.T) {
+	w, s := stepped(t) // default delay: an hour
+	for _, from := range []string{"creating", "deleting"} {
+		if err := w.SetTransitionDelay(KindVolume, from, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := must(w.CreateVolume(Volume{Size: 1, ProjectID: s.Project.ID}))
+	if v.Status != "creating" {
+		t.Errorf("the create answers %s, want creating", v.Status)
+	}
+	if got := status(w, KindVolume, v.ID); got != "creating" {
+		t.Errorf("before the next request the volume is %s, want creating", got)
+	}
+	w.Advance()
+	if got := status(w, KindVolume, v.ID); got != "available" {
+		t.Errorf("after Advance the volume is %s, want available", got)
+	}
+	must(w.CreateSnapshot(Snapshot{VolumeID: v.ID}, false)) // an hour's delay
+	w.Advance()
+	snaps := w.Snapshots(nil)
+	if len(snaps) != 1 || snaps[0].Status != "creating" {
+		t.Fatalf("a snapshot on the default delay after Advance: %+v", snaps)
+	}
+	w.Settle()
+	must(0, w.DeleteSnapshot(snaps[0].ID))
+	w.Settle()
+	must(0, w.DeleteVolume(v.ID))
+	w.Advance()
+	if got := status(w, KindVolume, v.ID); got != Deleted {
+		t.Errorf("after Advance the deleted volume is %s", got)
+	}
+
+	for _, row := range w.Transitions() {
+		if row.Kind == KindVolume && row.From == "creating" && row.Delay != 0 {
+			t.Errorf("volume creating: delay %s, want 0", row.Delay)
+		}
+	}
+	if err := w.ResetTransitionDelay(KindVolume, "creating"); err != nil {
+		t.Fatal(err)
+	}
+	v = must(w.CreateVolume(Volume{Size: 1, ProjectID: s.Project.ID}))
+	w.Advance()
+	if got := status(w, KindVolume, v.ID); got != "creating" {
+		t.Errorf("back on the default delay, after Advance the volume is %s", got)
+	}
+	if err := w.ResetTransitionDelay(KindVolume, "in-use"); err == nil {
+		t.Error("resetting a row that is not in the table was accepted")
+	}
+}

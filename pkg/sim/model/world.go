@@ -11,8 +11,10 @@ package model
 import (
 	"crypto/rand"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -68,10 +70,14 @@ type World struct {
 	closed          bool
 	changeListeners []func(kind, id string)
 
-	// The transition table, the transitions waiting for their time, those
-	// lifecycle faults hold, and the faults.
+	// The transition table, the rows' own delays, the transitions waiting
+	// for their time (and the earliest time one is due, UnixNano, read
+	// without the lock by Advance), those lifecycle faults hold, and the
+	// faults.
 	table           []Transition
+	rowDelays       map[int]time.Duration
 	pending         map[int64]*pendingChange
+	nextDue         atomic.Int64
 	held            map[int64]*pendingChange
 	lifecycleFaults []*LifecycleFault
 }
@@ -97,7 +103,7 @@ func New(opts Options) *World {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &World{
+	w := &World{
 		Region:          opts.Region,
 		transition:      opts.Transition,
 		now:             opts.Now,
@@ -114,6 +120,8 @@ func New(opts Options) *World {
 		pending:         map[int64]*pendingChange{},
 		held:            map[int64]*pendingChange{},
 	}
+	w.nextDue.Store(math.MaxInt64)
+	return w
 }
 
 // Now is the world's clock.
@@ -141,7 +149,7 @@ func (w *World) Close() {
 	defer w.mu.Unlock()
 	w.closed = true
 	for seq, p := range w.pending {
-		p.timer.Stop()
+		p.stop()
 		delete(w.pending, seq)
 	}
 }
