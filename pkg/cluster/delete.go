@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/layer3/floatingips"
@@ -53,7 +55,8 @@ func FindVolumes(ctx context.Context, s *scope.Scope) (volume.Found, error) {
 // then, from one inventory, every server (all at once) and meanwhile the
 // nodes' floating IPs, the routers' interfaces and the routers; once the
 // servers are gone, cinder-csi's snapshots and volumes (with
-// opts.Volumes), the nodes' ports and the server group; once the ports and
+// opts.Volumes), the nodes' ports (also those of nodes the parameters no
+// longer count, by the cluster's tag) and the server group; once the ports and
 // interfaces are gone, the security group and the networks. A step that
 // fails does not stop the later ones that do not depend on it; everything
 // that is left is listed in a *LeftError.
@@ -104,6 +107,30 @@ func Delete(ctx context.Context, s *scope.Scope, spec *Spec, opts DeleteOptions)
 				nodeOfFIP[f.ID] = n.Name
 				fips = append(fips, f)
 			}
+		}
+	}
+	// And those of nodes the parameters no longer count (a cluster scaled
+	// down), by the cluster's tag, which create puts on every port and
+	// floating IP it makes: the networks and routers cannot go before them.
+	counted := map[string]bool{}
+	for _, p := range nodePorts {
+		counted[p.ID] = true
+	}
+	portName := map[string]string{}
+	for _, p := range inv.ports {
+		portName[p.ID] = p.Name
+		if !counted[p.ID] && slices.Contains(p.Tags, s.Tag()) {
+			nodePorts = append(nodePorts, p)
+		}
+	}
+	for _, f := range inv.floatingIPs {
+		if _, seen := nodeOfFIP[f.ID]; !seen && slices.Contains(f.Tags, s.Tag()) {
+			name := strings.TrimSuffix(strings.TrimSuffix(portName[f.PortID], "-mgmt"), "-pod")
+			if name == "" {
+				name = f.Description
+			}
+			nodeOfFIP[f.ID] = name
+			fips = append(fips, f)
 		}
 	}
 

@@ -474,6 +474,26 @@ func TestClusterDeleteLeavesTheCloudAsItWas(t *testing.T) {
 	}
 }
 
+// TestClusterDeleteAfterScaleDown deletes a cluster whose parameters now
+// count fewer workers than create made: the nodes the parameters no longer
+// name (their servers, ports and floating IPs, found by the cluster's tag)
+// go too, so that the networks and routers can.
+func TestClusterDeleteAfterScaleDown(t *testing.T) {
+	s := emptyCloud(t)
+	before := topology(s)
+	if code, out, errOut := run(t, "cluster", "create", "-p", seedParamsFor(t, s, map[string]any{"node_count": 3})); code != 0 {
+		t.Fatalf("create: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, "cluster", "delete", "-p", seedParamsFor(t, s, map[string]any{"node_count": 1}))
+	if code != 0 {
+		t.Fatalf("delete with node_count 1: exit %d\n%s\n%s", code, out, errOut)
+	}
+	diff(t, topology(s), before)
+	if n := len(s.World.FloatingIPs(nil)); n != 0 {
+		t.Errorf("%d floating IPs left", n)
+	}
+}
+
 func waitVolume(t *testing.T, s *sim.Server, id string) {
 	t.Helper()
 	for range 200 {
