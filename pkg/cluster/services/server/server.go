@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
@@ -136,7 +138,7 @@ func WaitActive(ctx context.Context, s *scope.Scope, pending map[string]string, 
 			break
 		}
 		if err := w.Sleep(ctx); err != nil {
-			return fmt.Errorf("waiting for %d servers to become ACTIVE: %w", len(pending), err)
+			return fmt.Errorf("waiting for servers to become ACTIVE, still not: %s: %w", pendingNames(list, pending), err)
 		}
 	}
 	return nil
@@ -191,17 +193,36 @@ func WaitGone(ctx context.Context, s *scope.Scope, pending map[string]string) er
 		if err != nil {
 			return err
 		}
-		n := 0
+		left := map[string]string{}
 		for _, sv := range list {
-			if _, ok := pending[sv.ID]; ok {
-				n++
+			if name, ok := pending[sv.ID]; ok {
+				left[sv.ID] = name
 			}
 		}
-		if n == 0 {
+		if len(left) == 0 {
 			return nil
 		}
 		if err := w.Sleep(ctx); err != nil {
-			return fmt.Errorf("waiting for %d servers to be deleted: %w", n, err)
+			return fmt.Errorf("waiting for servers to be deleted, still there: %s: %w", pendingNames(list, left), err)
 		}
 	}
+}
+
+// pendingNames says which servers of pending (ID → name) a wait still
+// waits for and their status in list, sorted by name, e.g.
+// "k8scluster-minion-0 (BUILD), k8scluster-minion-1 (BUILD)".
+func pendingNames(list []servers.Server, pending map[string]string) string {
+	status := map[string]string{}
+	for _, sv := range list {
+		status[sv.ID] = sv.Status
+	}
+	var out []string
+	for id, name := range pending {
+		if st := status[id]; st != "" {
+			name += " (" + st + ")"
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }
