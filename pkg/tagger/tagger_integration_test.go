@@ -3,7 +3,6 @@
 package tagger_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -31,6 +30,7 @@ import (
 	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/test/localcluster/clustertest"
 	"github.com/epks/epks/test/simtest"
+	"github.com/epks/epks/test/syncbuf"
 )
 
 // env is a local control plane, a simulated cloud with the same node
@@ -124,30 +124,13 @@ func buildTagger(t testing.TB) string {
 // tagger is a running tagger process.
 type tagger struct {
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *syncbuf.Buffer
 	metrics string
 	health  string
 	pprof   string
 	done    chan struct{}
 	// err is the process's exit error, once done is closed.
 	err error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // chartGoMemLimit returns the chart's portTagger.goMemLimit, the
@@ -217,7 +200,7 @@ func (e *env) runTagger(identity string) *tagger {
 		"--cloud-config", filepath.Join(e.dir, "cloud.conf"), "--leader-election-namespace", "kube-system",
 		"--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "2s", "--leader-elect-retry-period", "500ms",
 		"--metrics-bind-address", metrics, "--health-probe-bind-address", health, "--pprof-bind-address", pprof)
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// The chart's GOMEMLIMIT, as in the pod.
