@@ -17,6 +17,7 @@ import (
 
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/simtest"
 )
 
 // cliStep is one command an operator runs, with what its output must
@@ -331,17 +332,17 @@ func TestOpenStackCLIOperator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	until(t, "volume available", func() (bool, error) { v, err := s.World.Volume(vol.ID); return v.Status == "available", err })
+	simtest.Until(t, "volume available", func() (bool, error) { v, err := s.World.Volume(vol.ID); return v.Status == "available", err })
 	att, err := s.World.AttachVolume(node, vol.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	until(t, "volume in-use", func() (bool, error) { v, err := s.World.Volume(vol.ID); return v.Status == "in-use", err })
+	simtest.Until(t, "volume in-use", func() (bool, error) { v, err := s.World.Volume(vol.ID); return v.Status == "in-use", err })
 	scratch, err := s.World.CreateVolume(model.Volume{Name: "pvc-scratch", Size: 1, ProjectID: project})
 	if err != nil {
 		t.Fatal(err)
 	}
-	until(t, "volume available", func() (bool, error) { v, err := s.World.Volume(scratch.ID); return v.Status == "available", err })
+	simtest.Until(t, "volume available", func() (bool, error) { v, err := s.World.Volume(scratch.ID); return v.Status == "available", err })
 	v327 := []string{"--os-volume-api-version", "3.27"}
 	v344 := []string{"--os-volume-api-version", "3.44"}
 	runCLI(t, cli, cliEnv(t, s, "admin", "viosim-password"), []cliStep{

@@ -58,24 +58,6 @@ func provider(t testing.TB, s *sim.Server, opts gophercloud.AuthOptions) *gopher
 
 var eo = gophercloud.EndpointOpts{Region: "RegionOne"}
 
-func until(t *testing.T, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ok, err := cond()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen in time", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestComputeAndNetworking(t *testing.T) {
 	s := start(t, sim.Options{})
 	ctx := context.Background()

@@ -114,3 +114,24 @@ func Do(t testing.TB, s *sim.Server, pc *gophercloud.ProviderClient, c Call) Ans
 	}
 	return Answer{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 }
+
+// Until waits up to 5 seconds, polling every 5 ms, for cond to hold: a
+// status change the simulator makes after its transition delay. An error
+// from cond, or the time running out, fails the test naming what.
+func Until(t testing.TB, what string, cond func() (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, err := cond()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen in time", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

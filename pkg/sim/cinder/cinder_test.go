@@ -22,24 +22,6 @@ import (
 
 var eo = gophercloud.EndpointOpts{Region: "RegionOne"}
 
-func until(t *testing.T, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ok, err := cond()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen in time", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestVolumesSnapshotsAttachments(t *testing.T) {
 	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
 		storage, err := openstack.NewBlockStorageV3(pc, eo)
@@ -61,7 +43,7 @@ func TestVolumesSnapshotsAttachments(t *testing.T) {
 				return err == nil && v.Status == want, err
 			}
 		}
-		until(t, "volume available", status("available"))
+		simtest.Until(t, "volume available", status("available"))
 
 		byMeta, _ := volumes.List(storage, volumes.ListOpts{Metadata: map[string]string{"cinder.csi.openstack.org/cluster": "k8scluster"}}).AllPages(ctx)
 		if list, _ := volumes.ExtractVolumes(byMeta); len(list) != 1 {
@@ -76,7 +58,7 @@ func TestVolumesSnapshotsAttachments(t *testing.T) {
 		if att.VolumeID != vol.ID || att.Device == "" {
 			t.Errorf("attachment %+v", att)
 		}
-		until(t, "volume in-use", status("in-use"))
+		simtest.Until(t, "volume in-use", status("in-use"))
 		v, _ := volumes.Get(ctx, storage, vol.ID).Extract()
 		if len(v.Attachments) != 1 || v.Attachments[0].ServerID != srv.ID {
 			t.Errorf("attachments %+v", v.Attachments)
@@ -91,7 +73,7 @@ func TestVolumesSnapshotsAttachments(t *testing.T) {
 		if err := volumes.ExtendSize(ctx, storage, vol.ID, volumes.ExtendSizeOpts{NewSize: 2}).ExtractErr(); err != nil {
 			t.Fatal(err)
 		}
-		until(t, "volume extended", func() (bool, error) {
+		simtest.Until(t, "volume extended", func() (bool, error) {
 			v, err := volumes.Get(ctx, storage, vol.ID).Extract()
 			return err == nil && v.Size == 2 && v.Status == "in-use", err
 		})
@@ -100,7 +82,7 @@ func TestVolumesSnapshotsAttachments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		until(t, "snapshot available", func() (bool, error) {
+		simtest.Until(t, "snapshot available", func() (bool, error) {
 			sn, err := snapshots.Get(ctx, storage, snap.ID).Extract()
 			return err == nil && sn.Status == "available", err
 		})
@@ -115,8 +97,8 @@ func TestVolumesSnapshotsAttachments(t *testing.T) {
 		if err := volumeattach.Delete(ctx, compute, srv.ID, vol.ID).ExtractErr(); err != nil {
 			t.Fatal(err)
 		}
-		until(t, "volume detached", status("available"))
-		until(t, "restored available", func() (bool, error) {
+		simtest.Until(t, "volume detached", status("available"))
+		simtest.Until(t, "restored available", func() (bool, error) {
 			v, err := volumes.Get(ctx, storage, restored.ID).Extract()
 			return err == nil && v.Status == "available", err
 		})
@@ -127,13 +109,13 @@ func TestVolumesSnapshotsAttachments(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		until(t, "snapshot gone", func() (bool, error) { return len(s.World.Snapshots(nil)) == 0, nil })
+		simtest.Until(t, "snapshot gone", func() (bool, error) { return len(s.World.Snapshots(nil)) == 0, nil })
 		for _, id := range []string{vol.ID, restored.ID} {
 			if err := volumes.Delete(ctx, storage, id, nil).ExtractErr(); err != nil {
 				t.Fatal(err)
 			}
 		}
-		until(t, "volumes gone", func() (bool, error) { return len(s.World.Volumes(nil)) == 0, nil })
+		simtest.Until(t, "volumes gone", func() (bool, error) { return len(s.World.Volumes(nil)) == 0, nil })
 
 		// Cinder's own timestamp format: microseconds, no zone.
 		resp, err := pc.Request(ctx, http.MethodGet, s.URL(sim.Cinder)+"/types", &gophercloud.RequestOpts{OkCodes: []int{200}, KeepResponseBody: true})
@@ -231,7 +213,7 @@ func TestAttachmentsAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		until(t, "available", func() (bool, error) {
+		simtest.Until(t, "available", func() (bool, error) {
 			v, err := volumes.Get(ctx, storage, vol.ID).Extract()
 			return v.Status == "available", err
 		})
@@ -239,7 +221,7 @@ func TestAttachmentsAPI(t *testing.T) {
 		if _, err := volumeattach.Create(ctx, compute, srv.ID, volumeattach.CreateOpts{VolumeID: vol.ID}).Extract(); err != nil {
 			t.Fatal(err)
 		}
-		until(t, "in-use", func() (bool, error) {
+		simtest.Until(t, "in-use", func() (bool, error) {
 			v, err := volumes.Get(ctx, storage, vol.ID).Extract()
 			return v.Status == "in-use", err
 		})

@@ -33,7 +33,7 @@ func TestListMarkers(t *testing.T) {
 			}
 			vols = append(vols, v.ID)
 		}
-		until(t, "the volumes available", func() (bool, error) {
+		simtest.Until(t, "the volumes available", func() (bool, error) {
 			all, err := volumes.List(bs, volumes.ListOpts{Status: "available"}).AllPages(ctx)
 			if err != nil {
 				return false, err

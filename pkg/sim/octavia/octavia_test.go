@@ -20,24 +20,6 @@ import (
 
 var eo = gophercloud.EndpointOpts{Region: "RegionOne"}
 
-func until(t *testing.T, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ok, err := cond()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen in time", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestLoadBalancers(t *testing.T) {
 	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
 		lbc, err := openstack.NewLoadBalancerV2(pc, eo)
@@ -75,7 +57,7 @@ func TestLoadBalancers(t *testing.T) {
 			got, err := loadbalancers.Get(ctx, lbc, lb.ID).Extract()
 			return err == nil && got.ProvisioningStatus == model.StatusActive && got.OperatingStatus == "ONLINE", err
 		}
-		until(t, "load balancer ACTIVE", active)
+		simtest.Until(t, "load balancer ACTIVE", active)
 		lp, _ := listeners.List(lbc, listeners.ListOpts{LoadbalancerID: lb.ID}).AllPages(ctx)
 		ls, _ := listeners.ExtractListeners(lp)
 		if len(ls) != 1 || ls[0].ProtocolPort != 80 || ls[0].DefaultPoolID == "" {
@@ -93,7 +75,7 @@ func TestLoadBalancers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		until(t, "load balancer ACTIVE after the update", active)
+		simtest.Until(t, "load balancer ACTIVE after the update", active)
 		mp, _ := pools.ListMembers(lbc, pool.ID, nil).AllPages(ctx)
 		ms, _ := pools.ExtractMembers(mp)
 		got := map[string]bool{}
@@ -107,7 +89,7 @@ func TestLoadBalancers(t *testing.T) {
 		if err := loadbalancers.Delete(ctx, lbc, lb.ID, loadbalancers.DeleteOpts{Cascade: true}).ExtractErr(); err != nil {
 			t.Fatal(err)
 		}
-		until(t, "load balancer gone", func() (bool, error) {
+		simtest.Until(t, "load balancer gone", func() (bool, error) {
 			_, err := loadbalancers.Get(ctx, lbc, lb.ID).Extract()
 			return gophercloud.ResponseCodeIs(err, http.StatusNotFound), nil
 		})
