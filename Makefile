@@ -19,7 +19,7 @@ demo: tools ## The README's main job: viosim, the local control plane, epks inst
 	$(GO) run ./hack/demo --dir _output/demo $(if $(KEEP),--keep) $(if $(IP_ACCESS),--ip-access)
 
 .PHONY: test
-test: deps tools verify test-unit test-integration bench-small e2e ## Everything CI runs: checks, unit, integration and e2e tests.
+test: deps tools verify test-unit test-integration csi-sanity bench-small e2e ## Everything CI runs: checks, unit, integration, csi-sanity and e2e tests.
 
 ##@ Building
 
@@ -51,13 +51,17 @@ test-unit: ## Unit tests (fast; helm lint/template tests need `make tools`).
 	$(GO) test ./...
 
 .PHONY: test-integration
-test-integration: ## Integration tests against the local control plane.
-	$(GO) test -tags integration -timeout $(TEST_TIMEOUT) ./...
+test-integration: ## Integration tests against the local control plane (never from go test's cache: they build and run the binaries as processes, which the cache does not see).
+	$(GO) test -tags integration -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: e2e
 e2e: tools ## The e2e suite on the local testbed (viosim, local control plane, real OCCM, cinder-csi, sidecars, snapshot-controller, port tagger): all of it with VIO's endpoints by host name, then the nodes, LoadBalancer and volume features by IP (E2E_IP_ACCESS=true).
 	KUBECONFIG= $(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/
 	KUBECONFIG= E2E_IP_ACCESS=true $(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/
+
+.PHONY: csi-sanity
+csi-sanity: tools ## csi-sanity (csi-test) against the cinder CSI plugin's identity and controller services, viosim as a fast Cinder backend (part of make test; root: the node endpoint runs in a network namespace).
+	$(GO) test -tags csisanity -count=1 -timeout 10m -v ./test/csisanity/
 
 .PHONY: e2e-cluster
 e2e-cluster: ## The e2e suite against the epks cluster that KUBECONFIG names (NCP serves the LoadBalancers; E2E_IMAGE sets the pods' image).
@@ -65,12 +69,12 @@ e2e-cluster: ## The e2e suite against the epks cluster that KUBECONFIG names (NC
 	$(GO) test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e/
 
 .PHONY: bench
-bench: tools ## Benchmarks: the port tagger tagging 5,000 nodes against viosim (BENCH_NODES=N to change, BENCH_PPROF=DIR for a heap profile); fails when a target is missed.
-	$(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 30m ./pkg/tagger/
+bench: tools ## Benchmarks, one after the other: the port tagger tagging 5,000 nodes against viosim (BENCH_NODES=N, BENCH_PPROF=DIR for a heap profile); epks cluster create and delete of 1+50 nodes against viosim with a cloud's delays (BENCH_WORKERS=N, BENCH_TRACE=1); fails when a target is missed, time targets included (BENCH_TIME_TARGETS=report prints them only).
+	$(GO) test -tags integration -p 1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./pkg/tagger/ ./pkg/cluster/
 
 .PHONY: bench-small
-bench-small: tools ## The port tagger benchmark at 300 nodes, with its targets (part of make test).
-	BENCH_NODES=300 $(GO) test -tags integration -run '^$$' -bench BenchmarkTagNodes -benchtime 1x -timeout 15m ./pkg/tagger/
+bench-small: tools ## The benchmarks small (part of make test): the port tagger at 300 nodes, cluster create and delete at 1+10; the deterministic targets enforced (calls and writes per resource, 429s, memory), the time ratios printed only.
+	BENCH_NODES=300 BENCH_WORKERS=10 BENCH_TIME_TARGETS=report $(GO) test -tags integration -count=1 -p 1 -run '^$$' -bench . -benchtime 1x -timeout 15m ./pkg/tagger/ ./pkg/cluster/
 
 .PHONY: verify
 verify: ## gofmt, go vet, and the Kubernetes module line kept at 0.36.

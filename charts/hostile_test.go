@@ -14,13 +14,13 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	occm "k8s.io/cloud-provider-openstack/pkg/openstack"
 	"sigs.k8s.io/yaml"
 
 	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/render"
 	"github.com/epks/epks/pkg/values"
+	"github.com/epks/epks/test/chartconf"
 )
 
 // systemPython is the interpreter Debian's python3-oslo.config installs for
@@ -47,7 +47,7 @@ type outputs struct {
 	// ncp is ncp.ini as NCP's init container assembles it, read by
 	// oslo.config; agent is the node agent's ncp.ini.
 	ncp, agent oslo
-	cloudConf  occm.Config
+	cloudConf  *chartconf.Readings
 	tagger     map[string]any
 	objs       []*unstructured.Unstructured
 }
@@ -92,8 +92,8 @@ func renderParams(t *testing.T, m map[string]any) (*outputs, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.cloudConf, err = occm.ReadConfig(strings.NewReader(string(conf))); err != nil {
-		t.Fatalf("the OCCM cannot read cloud.conf: %v\n%s", err, conf)
+	if out.cloudConf, err = chartconf.Read(string(conf)); err != nil {
+		t.Fatalf("the components cannot read cloud.conf: %v\n%s", err, conf)
 	}
 	if err := yaml.Unmarshal([]byte(configMapData(t, objs, "epks-addons-port-tagger", "config.yaml")), &out.tagger); err != nil {
 		t.Fatalf("port tagger config.yaml: %v", err)
@@ -221,14 +221,14 @@ var lands = map[string]func(o *outputs) any{
 	"nsx_username":     func(o *outputs) any { return first(o.ncp.Values["nsx_v3.nsx_api_user"]) },
 	"nsx_password":     func(o *outputs) any { return first(o.ncp.Values["nsx_v3.nsx_api_password"]) },
 	"pod_interface":    func(o *outputs) any { return o.agent.Values["nsx_node_agent.ovs_uplink_port"] },
-	"os_username":      func(o *outputs) any { return o.cloudConf.Global.Username },
-	"os_password":      func(o *outputs) any { return o.cloudConf.Global.Password },
-	"os_tenant_id":     func(o *outputs) any { return o.cloudConf.Global.TenantID },
-	"os_domain_id":     func(o *outputs) any { return o.cloudConf.Global.UserDomainID },
+	"os_username":      func(o *outputs) any { return o.cloudConf.OCCM.Global.Username },
+	"os_password":      func(o *outputs) any { return o.cloudConf.OCCM.Global.Password },
+	"os_tenant_id":     func(o *outputs) any { return o.cloudConf.OCCM.Global.TenantID },
+	"os_domain_id":     func(o *outputs) any { return o.cloudConf.OCCM.Global.UserDomainID },
 	"os_project_domain_id": func(o *outputs) any {
-		return o.cloudConf.Global.TenantDomainID
+		return o.cloudConf.OCCM.Global.TenantDomainID
 	},
-	"os_region":   func(o *outputs) any { return o.cloudConf.Global.Region },
+	"os_region":   func(o *outputs) any { return o.cloudConf.OCCM.Global.Region },
 	"pod_network": func(o *outputs) any { return o.tagger["podNetwork"] },
 	"cinder_volume_type": func(o *outputs) any {
 		return storageClassParam(o, "type")

@@ -97,7 +97,8 @@ func internalIPs(n *corev1.Node) []string {
 // podPort returns viosim's NSX port of a server's pod NIC, and its
 // management NICs' NSX ports.
 func podPort(tb *testbed.Testbed, serverID string) (pod *sim.NSXPortInfo, others []sim.NSXPortInfo) {
-	podNet := tb.Sim.Seeded.Networks[testbed.ClusterName+"-pod"].ID
+	net, _ := tb.Network(testbed.ClusterName + "-pod")
+	podNet := net.ID
 	byAttachment := map[string]sim.NSXPortInfo{}
 	// The ports as the NSX API the tagger uses shows them.
 	api := model.ManagerAPI

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
+	"github.com/epks/epks/pkg/sim/model"
 	"github.com/epks/epks/pkg/tagger"
 	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/test/testbed"
@@ -55,6 +56,11 @@ func nodesFeature() types.Feature {
 					t.Errorf("node %s: provider ID %s, but Nova's server of that name is %+v", n.Name, n.Spec.ProviderID, srv)
 					continue
 				}
+				// The nodes are the servers epks cluster create made.
+				if !slices.ContainsFunc(tb.Created.Servers, func(sv model.Server) bool { return sv.ID == id }) || srv.Metadata["epks-cluster"] != testbed.ClusterName {
+					t.Errorf("node %s: server %s is not one epks cluster create made (%d servers, metadata %v)", n.Name, id, len(tb.Created.Servers), srv.Metadata)
+					continue
+				}
 				var novaIPs []string
 				for _, p := range tb.Sim.World.PortsOfDevice(srv.ID) {
 					for _, ip := range p.FixedIPs {
@@ -69,7 +75,8 @@ func nodesFeature() types.Feature {
 				// A node has a management and a pod NIC; its address is the
 				// management NIC's only (cloud.conf [Networking]), never the
 				// pod NIC's, an OVS uplink the guest does not configure.
-				mgmtNet := tb.Sim.Seeded.Networks[testbed.ClusterName+"-mgmt"].ID
+				net, _ := tb.Network(testbed.ClusterName + "-mgmt")
+				mgmtNet := net.ID
 				var mgmtIPs []string
 				for _, p := range tb.Sim.World.PortsOfDevice(srv.ID) {
 					for _, ip := range p.FixedIPs {

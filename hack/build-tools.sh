@@ -47,6 +47,7 @@ tools=(
   "cni-host-local|cni-plugins|github.com/containernetworking/plugins/plugins/ipam/host-local|$CNI_PLUGINS_VERSION|"
   "cni-loopback|cni-plugins|github.com/containernetworking/plugins/plugins/main/loopback|$CNI_PLUGINS_VERSION|"
   "cni-portmap|cni-plugins|github.com/containernetworking/plugins/plugins/meta/portmap|$CNI_PLUGINS_VERSION|"
+  "csi-sanity|csi-test|github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity|$CSI_TEST_VERSION|-X main.VERSION=$CSI_TEST_VERSION"
 )
 
 wanted=("$@")

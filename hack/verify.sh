@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks that need no cluster: formatting, go vet (with the integration and e2e
-# tests compiled), shellcheck of the hack/ scripts, and that the Kubernetes
+# Checks that need no cluster: formatting, go vet (with the integration, e2e and
+# csi-sanity tests compiled), shellcheck of the hack/ scripts, and that the Kubernetes
 # libraries stay on the 0.36 line that controller-runtime, helm and
 # cloud-provider-openstack share.
 set -euo pipefail
@@ -15,6 +15,7 @@ fi
 go vet ./...
 go vet -tags integration ./...
 go vet -tags e2e ./e2e/...
+go vet -tags csisanity ./test/csisanity/
 # The node scripts are checked by pkg/cloudinit's tests, with their environment.
 shellcheck -x hack/*.sh .ci/run
 for m in k8s.io/api k8s.io/client-go k8s.io/apimachinery; do

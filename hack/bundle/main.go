@@ -92,7 +92,7 @@ func run(ctx context.Context, out, cache, ncp, caFile string, requireNCP, force 
 				Registry: names.Registry, Version: names.Version,
 				Revision: images.Revision("."), Created: created, CABundle: ca})
 		},
-		Log: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
+		Progress: os.Stderr,
 	}
 	m, err := bundle.Build(ctx, o)
 	if err != nil {

@@ -40,8 +40,9 @@ type Options struct {
 	CABundle []byte
 	// NCPImages is a directory of NCP image tarballs (or one tarball), "" for none.
 	NCPImages string
-	// Log prints progress.
-	Log func(format string, args ...any)
+	// Progress receives a line per step, for the user of make bundle: output,
+	// not a log [discarded].
+	Progress io.Writer
 }
 
 // created is the time of the upstream images' files and configs: fixed, so
@@ -76,10 +77,11 @@ func linkOrCopy(src, dst string) error {
 
 // Build makes the bundle in o.Out and returns its manifest.
 func Build(ctx context.Context, o Options) (*Manifest, error) {
-	logf := o.Log
-	if logf == nil {
-		logf = func(string, ...any) {}
+	progress := o.Progress
+	if progress == nil {
+		progress = io.Discard
 	}
+	step := func(format string, args ...any) { fmt.Fprintf(progress, format+"\n", args...) }
 	if err := os.RemoveAll(o.Out); err != nil {
 		return nil, err
 	}
@@ -92,7 +94,7 @@ func Build(ctx context.Context, o Options) (*Manifest, error) {
 	m := &Manifest{Versions: o.VersionsEnv, Debian: debianRelease()}
 
 	// Debian's packages, with what a Debian base system lacks of their dependencies.
-	logf("• resolving %s against a Debian base system", strings.Join(DebianPackages, ", "))
+	step("• resolving %s against a Debian base system", strings.Join(DebianPackages, ", "))
 	res, err := Resolve(ctx, DebianPackages, true)
 	if err != nil {
 		return nil, err
@@ -110,7 +112,7 @@ func Build(ctx context.Context, o Options) (*Manifest, error) {
 		}
 		m.Debs = append(m.Debs, DebEntry{File: d.File(), Package: d.Package, Version: d.Version, Origin: "debian"})
 	}
-	logf("✓ %d Debian packages (the base system has %d)", len(res.Install), len(res.Base))
+	step("✓ %d Debian packages (the base system has %d)", len(res.Install), len(res.Base))
 
 	// The Kubernetes packages, made from the binaries built from the pinned modules.
 	bins := map[string]string{}
@@ -125,7 +127,7 @@ func Build(ctx context.Context, o Options) (*Manifest, error) {
 		}
 		m.Debs = append(m.Debs, DebEntry{File: p.FileName(), Package: p.Name, Version: p.Version, Origin: "epks"})
 	}
-	logf("✓ kubelet, kubeadm, kubectl, cri-tools packaged with dpkg-deb")
+	step("✓ kubelet, kubeadm, kubectl, cri-tools packaged with dpkg-deb")
 
 	// The upstream images, each cached by the hash of its inputs.
 	for _, u := range UpstreamImages(o.Versions) {
@@ -134,7 +136,7 @@ func Build(ctx context.Context, o Options) (*Manifest, error) {
 			return nil, fmt.Errorf("image %s: %w", u.Ref(), err)
 		}
 		m.Images = append(m.Images, entry)
-		logf("✓ %s", u.Ref())
+		step("✓ %s", u.Ref())
 	}
 
 	// epks and the port tagger.
@@ -144,7 +146,7 @@ func Build(ctx context.Context, o Options) (*Manifest, error) {
 	}
 	for _, b := range built {
 		m.Images = append(m.Images, ImageEntry{File: filepath.Base(b.Path), Ref: b.Ref, Digest: b.Digest.String(), Origin: "epks"})
-		logf("✓ %s", b.Ref)
+		step("✓ %s", b.Ref)
 	}
 
 	// NCP's images: the operator's, when named.
@@ -157,7 +159,7 @@ func Build(ctx context.Context, o Options) (*Manifest, error) {
 		m.NCP = NCP{Present: true, Note: fmt.Sprintf("%d NCP tarball(s) from %s", len(ncp), o.NCPImages)}
 	} else {
 		m.NCP = NCP{Note: "NCP's images are not public and none were named (--ncp-images): the nodes need them from the NCP package (nsx_package_path) or a registry"}
-		logf("! no NCP images: %s", m.NCP.Note)
+		step("! no NCP images: %s", m.NCP.Note)
 	}
 
 	for i := range m.Debs {
@@ -173,7 +175,7 @@ func Build(ctx context.Context, o Options) (*Manifest, error) {
 	if err := CheckDependencies(ctx, o.Out, m); err != nil {
 		return nil, err
 	}
-	logf("✓ the packages have all their dependencies on a Debian base system")
+	step("✓ the packages have all their dependencies on a Debian base system")
 	if err := WriteManifest(o.Out, m); err != nil {
 		return nil, err
 	}

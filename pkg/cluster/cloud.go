@@ -35,7 +35,9 @@ func Connect(ctx context.Context, p *params.Params, ca []byte) (scope.Clients, e
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tlsConfig
-	provider.HTTPClient = http.Client{Transport: transport, Timeout: 2 * time.Minute}
+	// As many connections kept as requests run at once.
+	transport.MaxIdleConnsPerHost = Concurrency
+	provider.HTTPClient = http.Client{Transport: Limit(transport, Concurrency), Timeout: 2 * time.Minute}
 	opts := gophercloud.AuthOptions{
 		IdentityEndpoint: p.OSAuthURL, AllowReauth: true,
 		ApplicationCredentialID: p.OSApplicationCredentialID, ApplicationCredentialSecret: p.OSApplicationCredentialSecret,
@@ -65,4 +67,32 @@ func Connect(ctx context.Context, p *params.Params, ca []byte) (scope.Clients, e
 	}
 	c.ProjectID = p.OSTenantID
 	return c, nil
+}
+
+// Concurrency is how many requests a run has in flight at most: the
+// reconcile starts every resource as soon as what it needs exists, and
+// the client holds back what is beyond this.
+const Concurrency = 128
+
+// Limit returns a RoundTripper that lets at most n requests through next
+// at once; the others wait for a slot (or their context).
+func Limit(next http.RoundTripper, n int) http.RoundTripper {
+	return &limited{next: next, slots: make(chan struct{}, n)}
+}
+
+type limited struct {
+	next  http.RoundTripper
+	slots chan struct{}
+}
+
+func (l *limited) RoundTrip(r *http.Request) (*http.Response, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	// The cloud has done its part once it answers: the slot is free for
+	// the next request while this one's body is read.
+	defer func() { <-l.slots }()
+	return l.next.RoundTrip(r)
 }

@@ -3,7 +3,9 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
@@ -32,28 +34,50 @@ type Resolved struct {
 
 // Preflight checks that the image, flavor, external network and key pair
 // exist and that the quotas leave room for what plan would create (the
-// actions of a dry run). Every problem is reported at once.
-func Preflight(ctx context.Context, s *scope.Scope, spec *Spec, plan []scope.Action) (Resolved, error) {
-	var r Resolved
+// actions of a dry run). The external network is looked up by the caller
+// (FindExternalNetwork: its ID, or the error to report). Every problem is
+// reported at once; the look-ups run concurrently.
+func Preflight(ctx context.Context, s *scope.Scope, spec *Spec, plan []scope.Action, externalNetworkID string, externalNetworkErr error) (Resolved, error) {
+	r := Resolved{ExternalNetworkID: externalNetworkID}
+	var mu sync.Mutex
 	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	var err error
-	if r.ImageID, err = findImage(ctx, s, spec.Image); err != nil {
-		bad("image: %v", err)
+	bad := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		problems = append(problems, fmt.Sprintf(format, args...))
 	}
-	if err = findFlavor(ctx, s, spec.Flavor, &r); err != nil {
-		bad("flavor: %v", err)
+	if externalNetworkErr != nil {
+		bad("public_network: %v", externalNetworkErr)
 	}
-	if r.ExternalNetworkID, err = FindExternalNetwork(ctx, s, spec.ExternalNetwork); err != nil {
-		bad("public_network: %v", err)
+	var wg sync.WaitGroup
+	do := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
 	}
-	if err := keypairs.Get(ctx, s.Compute, spec.KeyName, nil).Err; err != nil {
-		if scope.NotFound(err) {
-			bad("key_name: no key pair %q in Nova (openstack keypair create --public-key ~/.ssh/id_rsa.pub %s)", spec.KeyName, spec.KeyName)
-		} else {
-			bad("key_name: looking up key pair %q: %v", spec.KeyName, err)
+	do(func() {
+		var err error
+		if r.ImageID, err = findImage(ctx, s, spec.Image); err != nil {
+			bad("image: %v", err)
 		}
-	}
+	})
+	do(func() {
+		if err := findFlavor(ctx, s, spec.Flavor, &r); err != nil {
+			bad("flavor: %v", err)
+		}
+	})
+	do(func() {
+		if err := keypairs.Get(ctx, s.Compute, spec.KeyName, nil).Err; err != nil {
+			if scope.NotFound(err) {
+				bad("key_name: no key pair %q in Nova (openstack keypair create --public-key ~/.ssh/id_rsa.pub %s)", spec.KeyName, spec.KeyName)
+			} else {
+				bad("key_name: looking up key pair %q: %v", spec.KeyName, err)
+			}
+		}
+	})
+	var compute, network *quotaReading
+	do(func() { compute = readComputeLimits(ctx, s) })
+	do(func() { network = readNetworkQuotas(ctx, s) })
+	wg.Wait()
 	need := map[string]int{}
 	for _, a := range plan {
 		if a.Verb == scope.Create {
@@ -62,7 +86,8 @@ func Preflight(ctx context.Context, s *scope.Scope, spec *Spec, plan []scope.Act
 	}
 	// Router interfaces are ports of the project too.
 	need["port"] += need["router-interface"]
-	problems = append(problems, checkQuotas(ctx, s, need, r)...)
+	problems = append(problems, checkQuotas(compute, network, need, r)...)
+	sort.Strings(problems)
 	if len(problems) > 0 {
 		return r, &PreflightError{Problems: problems}
 	}
@@ -147,9 +172,32 @@ func FindExternalNetwork(ctx context.Context, s *scope.Scope, name string) (stri
 	return found[0].ID, nil
 }
 
+// quotaReading is one service's limits, or the error reading them.
+type quotaReading struct {
+	nova    *limits.Absolute
+	neutron *quotas.QuotaDetailSet
+	err     error
+}
+
+func readComputeLimits(ctx context.Context, s *scope.Scope) *quotaReading {
+	l, err := limits.Get(ctx, s.Compute, nil).Extract()
+	if err != nil {
+		return &quotaReading{err: fmt.Errorf("reading Nova's limits: %w", err)}
+	}
+	return &quotaReading{nova: &l.Absolute}
+}
+
+func readNetworkQuotas(ctx context.Context, s *scope.Scope) *quotaReading {
+	q, err := quotas.GetDetail(ctx, s.Network, s.ProjectID).Extract()
+	if err != nil {
+		return &quotaReading{err: fmt.Errorf("reading Neutron's quotas: %w", err)}
+	}
+	return &quotaReading{neutron: q}
+}
+
 // checkQuotas compares Nova's limits and Neutron's quota details with what
 // the run would create.
-func checkQuotas(ctx context.Context, s *scope.Scope, need map[string]int, r Resolved) []string {
+func checkQuotas(compute, network *quotaReading, need map[string]int, r Resolved) []string {
 	var problems []string
 	room := func(what string, limit, used, want int) {
 		if limit >= 0 && want > 0 && used+want > limit {
@@ -157,19 +205,19 @@ func checkQuotas(ctx context.Context, s *scope.Scope, need map[string]int, r Res
 		}
 	}
 	servers := need["server"]
-	if l, err := limits.Get(ctx, s.Compute, nil).Extract(); err != nil {
-		problems = append(problems, fmt.Sprintf("quota: reading Nova's limits: %v", err))
+	if compute.err != nil {
+		problems = append(problems, "quota: "+compute.err.Error())
 	} else {
-		a := l.Absolute
+		a := compute.nova
 		room("instances", a.MaxTotalInstances, a.TotalInstancesUsed, servers)
 		room("cores", a.MaxTotalCores, a.TotalCoresUsed, servers*r.VCPUs)
 		room("RAM (MiB)", a.MaxTotalRAMSize, a.TotalRAMUsed, servers*r.RAM)
 		room("server groups", a.MaxServerGroups, a.TotalServerGroupsUsed, need["server-group"])
 	}
-	q, err := quotas.GetDetail(ctx, s.Network, s.ProjectID).Extract()
-	if err != nil {
-		return append(problems, fmt.Sprintf("quota: reading Neutron's quotas: %v", err))
+	if network.err != nil {
+		return append(problems, "quota: "+network.err.Error())
 	}
+	q := network.neutron
 	for _, c := range []struct {
 		what string
 		d    quotas.QuotaDetail

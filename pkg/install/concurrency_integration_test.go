@@ -23,30 +23,14 @@ import (
 	"github.com/epks/epks/pkg/install"
 	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/test/localcluster/clustertest"
+	"github.com/epks/epks/test/syncbuf"
 )
 
-// syncBuffer is a bytes.Buffer safe for the goroutine that prints progress.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
+// syncbuf.Buffer is a bytes.Buffer safe for the goroutine that prints progress.
 type run struct {
 	res *install.Result
 	err error
-	out *syncBuffer
+	out *syncbuf.Buffer
 }
 
 // concurrently runs Install with each of opts at once.
@@ -54,7 +38,7 @@ func concurrently(ctx context.Context, opts ...install.Options) []run {
 	runs := make([]run, len(opts))
 	var wg sync.WaitGroup
 	for i := range opts {
-		runs[i].out = &syncBuffer{}
+		runs[i].out = &syncbuf.Buffer{}
 		opts[i].Progress = install.NewPrinter(runs[i].out)
 		wg.Add(1)
 		go func(i int) {

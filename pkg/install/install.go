@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/postrender"
@@ -79,8 +80,6 @@ type Options struct {
 	LockTimeout time.Duration
 	// Progress receives progress [Discard].
 	Progress Progress
-	// Debugf receives Helm's debug log; it never carries values [discarded].
-	Debugf func(format string, args ...any)
 }
 
 func (o *Options) defaults() {
@@ -98,9 +97,6 @@ func (o *Options) defaults() {
 	}
 	if o.Progress == nil {
 		o.Progress = Discard{}
-	}
-	if o.Debugf == nil {
-		o.Debugf = func(string, ...any) {}
 	}
 }
 
@@ -163,7 +159,10 @@ func (e *FailedError) Unwrap() error { return e.Cause }
 
 // session is one Install, Status or Uninstall against a cluster.
 type session struct {
-	opts    Options
+	opts Options
+	// log is the logger of the caller's context: Helm's debug log at
+	// V(4) (names of objects, never values), retried errors at V(1).
+	log     logr.Logger
 	cfg     *action.Configuration
 	clients Clients
 	// runID names this run: the holder of the lock, and the runLabel of
@@ -176,7 +175,7 @@ type session struct {
 // revisions that carry its own runID.
 const runLabel = "epks-run"
 
-func newSession(opts Options) (*session, error) {
+func newSession(ctx context.Context, opts Options) (*session, error) {
 	opts.defaults()
 	if opts.Getter == nil {
 		return nil, errors.New("no cluster: a kubeconfig is required")
@@ -193,11 +192,18 @@ func newSession(opts Options) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating Kubernetes client: %w", err)
 	}
+	log := logr.FromContextOrDiscard(ctx)
+	helmLog := log.WithName("helm").V(4)
 	cfg := &action.Configuration{}
-	if err := cfg.Init(opts.Getter, opts.Namespace, "secret", opts.Debugf); err != nil {
+	err = cfg.Init(opts.Getter, opts.Namespace, "secret", func(format string, args ...any) {
+		if helmLog.Enabled() {
+			helmLog.Info(fmt.Sprintf(format, args...))
+		}
+	})
+	if err != nil {
 		return nil, fmt.Errorf("initializing Helm: %w", err)
 	}
-	return &session{opts: opts, cfg: cfg, clients: Clients{Kube: kube, Dynamic: dyn}, runID: newRunID()}, nil
+	return &session{opts: opts, log: log, cfg: cfg, clients: Clients{Kube: kube, Dynamic: dyn}, runID: newRunID()}, nil
 }
 
 // Install applies the chart as release opts.ReleaseName (upgrade or install),
@@ -207,7 +213,7 @@ func Install(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Chart == nil {
 		return nil, errors.New("no chart to install")
 	}
-	s, err := newSession(opts)
+	s, err := newSession(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -536,7 +542,7 @@ func (s *session) wait(ctx context.Context, workloads []Workload) ([]ComponentSt
 				return last, nil
 			}
 		} else if ctx.Err() == nil {
-			s.opts.Debugf("reading readiness: %v", err)
+			s.log.V(1).Info("reading readiness failed; retrying", "error", err.Error())
 		}
 		select {
 		case <-ctx.Done():

@@ -189,7 +189,7 @@ func (l *releaseLock) renew(ctx context.Context) {
 			l.cancel(fmt.Errorf("%w: %v", ErrLockLost, err))
 			return
 		default:
-			l.s.opts.Debugf("renewing the lock: %v", err)
+			l.s.log.V(1).Info("renewing the lock failed; retrying", "lease", l.name, "error", err.Error())
 		}
 	}
 }
@@ -208,7 +208,7 @@ func (l *releaseLock) unlock() {
 	uid, rv := cur.UID, cur.ResourceVersion
 	err = leases.Delete(ctx, l.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: (*types.UID)(&uid), ResourceVersion: &rv}})
 	if err != nil && !apierrors.IsNotFound(err) {
-		l.s.opts.Debugf("releasing the lock: %v", err)
+		l.s.log.V(1).Info("releasing the lock failed; it expires", "lease", l.name, "error", err.Error())
 	}
 }
 

@@ -40,7 +40,7 @@ func (r *ReleaseStatus) Healthy() bool {
 // Status reads the release and the readiness of each of its components. It
 // writes nothing. opts.Chart is not needed.
 func Status(ctx context.Context, opts Options) (*ReleaseStatus, error) {
-	s, err := newSession(opts)
+	s, err := newSession(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

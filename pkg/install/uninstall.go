@@ -32,7 +32,7 @@ type UninstallResult struct {
 // not an error when the release is already gone. It takes the release's lock
 // as Install does. opts.Chart is needed only for PurgeCRDs.
 func Uninstall(ctx context.Context, opts Options, uo UninstallOptions) (*UninstallResult, error) {
-	s, err := newSession(opts)
+	s, err := newSession(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -1,15 +1,18 @@
 // Package openstack is what the port tagger asks of OpenStack: a node's
-// server, the pod network, and the Neutron ports on it. It reads cloud.conf
-// with the same configuration type as the cloud controller manager, so one
-// file serves both.
+// server, the pod network, and the Neutron ports on it. It authenticates with
+// the [Global] section of the cloud.conf the cloud controller manager reads
+// (pkg/cloudconf), so one file serves both.
 package openstack
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"time"
@@ -20,8 +23,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
-	gcfg "gopkg.in/gcfg.v1"
-	cpoclient "k8s.io/cloud-provider-openstack/pkg/client"
+
+	"github.com/epks/epks/pkg/cloudconf"
 )
 
 // API is what the port tagger reads from OpenStack: servers by name, the
@@ -51,20 +54,31 @@ type Client struct {
 // Observer is told about every HTTP request to OpenStack.
 type Observer func(method string, status int, d time.Duration)
 
-// FromCloudConf authenticates with the [Global] section of a cloud.conf.
-func FromCloudConf(path string, observe Observer) (*Client, error) {
-	var cfg struct{ Global cpoclient.AuthOpts }
-	if err := gcfg.FatalOnly(gcfg.ReadFileInto(&cfg, path)); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	provider, err := cpoclient.NewOpenStackClient(&cfg.Global, "epks-port-tagger")
+// FromCloudConf authenticates with the [Global] section of a cloud.conf,
+// read as pkg/cloudconf reads it; userAgent names the program to OpenStack.
+func FromCloudConf(ctx context.Context, path, userAgent string, observe Observer) (*Client, error) {
+	cfg, err := cloudconf.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("authenticating to OpenStack at %s: %w", cfg.Global.AuthURL, err)
+		return nil, fmt.Errorf("reading the OpenStack configuration: %w", err)
 	}
+	g := cfg.Global
+	provider, err := openstack.NewClient(g.AuthURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: auth-url: %w", path, err)
+	}
+	provider.UserAgent.Prepend(userAgent)
+	transport, err := tlsTransport(g)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	provider.HTTPClient.Transport = transport
 	if observe != nil {
-		provider.HTTPClient.Transport = &observing{next: provider.HTTPClient.Transport, observe: observe}
+		provider.HTTPClient.Transport = &observing{next: transport, observe: observe}
 	}
-	eo := gophercloud.EndpointOpts{Region: cfg.Global.Region}
+	if err := openstack.Authenticate(ctx, provider, AuthOptions(g)); err != nil {
+		return nil, fmt.Errorf("authenticating to OpenStack at %s: %w", g.AuthURL, err)
+	}
+	eo := gophercloud.EndpointOpts{Region: g.Region}
 	compute, err := openstack.NewComputeV2(provider, eo)
 	if err != nil {
 		return nil, fmt.Errorf("finding Nova in the catalog: %w", err)
@@ -74,6 +88,63 @@ func FromCloudConf(path string, observe Observer) (*Client, error) {
 		return nil, fmt.Errorf("finding Neutron in the catalog: %w", err)
 	}
 	return &Client{compute: compute, network: network, PageSize: 1000}, nil
+}
+
+// AuthOptions are the Keystone v3 options of a [Global] section, as
+// cloud-provider-openstack builds them: an application credential, or a
+// user scoped to a project (by ID, or by name in its domain) or to a
+// domain. Tokens are renewed when they expire.
+func AuthOptions(g cloudconf.Global) gophercloud.AuthOptions {
+	ao := gophercloud.AuthOptions{
+		IdentityEndpoint: g.AuthURL,
+		UserID:           g.UserID, Username: g.Username, Password: g.Password,
+		DomainID: first(g.UserDomainID, g.DomainID), DomainName: first(g.UserDomainName, g.DomainName),
+		ApplicationCredentialID:     g.ApplicationCredentialID,
+		ApplicationCredentialName:   g.ApplicationCredentialName,
+		ApplicationCredentialSecret: g.ApplicationCredentialSecret,
+		AllowReauth:                 true,
+	}
+	if g.ApplicationCredentialID != "" || g.ApplicationCredentialName != "" {
+		// An application credential carries its own project.
+		return ao
+	}
+	switch {
+	case g.TenantID != "":
+		ao.Scope = &gophercloud.AuthScope{ProjectID: g.TenantID}
+	case g.TenantName != "":
+		ao.Scope = &gophercloud.AuthScope{ProjectName: g.TenantName,
+			DomainID: first(g.TenantDomainID, g.DomainID), DomainName: first(g.TenantDomainName, g.DomainName)}
+	case g.DomainID != "" || g.DomainName != "":
+		ao.Scope = &gophercloud.AuthScope{DomainID: g.DomainID, DomainName: g.DomainName}
+	}
+	return ao
+}
+
+func first(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// tlsTransport verifies the endpoints with ca-file's CAs only (the system
+// roots without it), or not at all with tls-insecure.
+func tlsTransport(g cloudconf.Global) (*http.Transport, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// tls-insecure is the user's choice (os_insecure), which epks warns about.
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: g.Insecure()}
+	if g.CAFile != "" {
+		pem, err := os.ReadFile(g.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca-file %s: no PEM certificate", g.CAFile)
+		}
+		t.TLSClientConfig.RootCAs = pool
+	}
+	return t, nil
 }
 
 type observing struct {

@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/epks/epks/pkg/cloudconf"
 	"github.com/epks/epks/pkg/openstack"
 	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/test/chartconf"
+	"github.com/epks/epks/test/simtest"
 )
 
 func setup(t *testing.T) (*sim.Server, *openstack.Client, *int) {
@@ -25,22 +26,17 @@ func setup(t *testing.T) (*sim.Server, *openstack.Client, *int) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.crt")
-	if err := os.WriteFile(ca, s.CACertPEM(), 0o600); err != nil {
+	v, err := simtest.OpenStackValues(s, "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	conf := cloudconf.Config{Global: cloudconf.Global{
-		AuthURL: s.URL(sim.Keystone), Username: "admin", Password: "viosim-password", UserDomainID: "default",
-		TenantID: s.Seeded.Project.ID, TenantDomainID: "default", Region: "RegionOne", CAFile: ca,
-	}, Metadata: cloudconf.Metadata{SearchOrder: cloudconf.DefaultSearchOrder}}
-	path := filepath.Join(dir, "cloud.conf")
-	if err := os.WriteFile(path, []byte(conf.Render()), 0o600); err != nil {
+	path, err := chartconf.Write(context.Background(), chartconf.Values(v), t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	calls := 0
-	c, err := openstack.FromCloudConf(path, func(string, int, time.Duration) { mu.Lock(); calls++; mu.Unlock() })
+	c, err := openstack.FromCloudConf(context.Background(), path, "epks-test", func(string, int, time.Duration) { mu.Lock(); calls++; mu.Unlock() })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,5 +87,72 @@ func TestLookups(t *testing.T) {
 	}
 	if *calls == 0 {
 		t.Error("the observer saw no request")
+	}
+}
+
+// TestAuthentication authenticates with cloud.conf files that the chart
+// renders, as the port tagger does in its pod.
+func TestAuthentication(t *testing.T) {
+	s, err := sim.New(sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for _, tc := range []struct {
+		name    string
+		edit    func(v map[string]any)
+		wantErr string
+	}{
+		{"password, the CA bundle", func(map[string]any) {}, ""},
+		{"application credential", func(v map[string]any) {
+			delete(v, "username")
+			delete(v, "password")
+			v["applicationCredentialID"], v["applicationCredentialSecret"] = "viosim-app-cred", "viosim-app-secret"
+		}, ""},
+		{"no CA bundle: the system roots do not know viosim's CA", func(v map[string]any) { delete(v, "caBundle") },
+			"certificate signed by unknown authority"},
+		{"no CA bundle, insecure", func(v map[string]any) { delete(v, "caBundle"); v["insecure"] = true }, ""},
+		{"a wrong password", func(v map[string]any) { v["password"] = "wrong" }, "authenticating to OpenStack"},
+		{"another project", func(v map[string]any) { v["projectID"] = "0123456789abcdef0123456789abcdef" }, "authenticating to OpenStack"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := simtest.OpenStackValues(s, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(v)
+			ctx := context.Background()
+			path, err := chartconf.Write(ctx, chartconf.Values(v), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := openstack.FromCloudConf(ctx, path, "epks-test", nil)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("FromCloudConf = %v, want an error containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.ServerIDByName(ctx, "k8scluster-minion-1"); err != nil {
+				t.Errorf("a call with the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestFromCloudConfRefusesUnknownAuthentication(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cloud.conf")
+	if err := os.WriteFile(path, []byte("[Global]\nauth-url = https://127.0.0.1:1/v3\ntrust-id = t\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := openstack.FromCloudConf(context.Background(), path, "epks-test", nil)
+	if err == nil || !strings.Contains(err.Error(), "trust-id") {
+		t.Errorf("FromCloudConf = %v, want trust-id refused", err)
 	}
 }

@@ -3,7 +3,6 @@
 package signals_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -13,32 +12,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/epks/epks/test/syncbuf"
 )
 
 // The port tagger's SIGTERM test is in package tagger (it needs a control
 // plane and viosim): "start-up sweep" stops a leader with SIGTERM and reads
 // the released Lease.
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // build builds a command of the module into dir.
 func build(t *testing.T, dir, name string) string {
@@ -54,14 +37,14 @@ func build(t *testing.T, dir, name string) string {
 // test.
 type process struct {
 	cmd           *exec.Cmd
-	stdout, stder *syncBuffer
+	stdout, stder *syncbuf.Buffer
 	done          chan struct{}
 	err           error
 }
 
 func start(t *testing.T, bin string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(bin, args...), stdout: &syncBuffer{}, stder: &syncBuffer{}, done: make(chan struct{})}
+	p := &process{cmd: exec.Command(bin, args...), stdout: &syncbuf.Buffer{}, stder: &syncbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stder
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {

@@ -8,8 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
-	"log"
 	"math/big"
 	"net"
 	"time"
@@ -73,7 +71,3 @@ func (a *authority) pool() *x509.CertPool {
 	p.AddCert(a.cert)
 	return p
 }
-
-// quietLog drops the server's own log lines (TLS handshakes of clients that
-// do not trust the CA, dropped connections), which are expected here.
-func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }

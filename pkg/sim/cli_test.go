@@ -1,15 +1,23 @@
 package sim_test
 
 import (
-	"context"
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/simtest"
 )
 
 // cliStep is one command an operator runs, with what its output must
@@ -17,7 +25,12 @@ import (
 type cliStep struct {
 	args []string
 	want []string
+	not  []string // substrings the output must not hold
 	fail bool
+	// save names the step's output (trimmed, e.g. an id printed with
+	// -f value -c ID): "{name}" in the arguments of the steps after it
+	// stands for it.
+	save string
 }
 
 // TestOpenStackCLI drives viosim with the official OpenStack CLI
@@ -25,10 +38,7 @@ type cliStep struct {
 // installs them) through what epks cluster create and delete do and what
 // an operator checks afterwards, asserting each command's output.
 func TestOpenStackCLI(t *testing.T) {
-	bin, err := exec.LookPath("openstack")
-	if err != nil {
-		t.Fatalf("the openstack CLI is not installed (hack/ci-setup.sh installs it): %v", err)
-	}
+	cli := startCLI(t)
 	s := start(t, sim.Options{Transition: 20 * time.Millisecond})
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
@@ -104,23 +114,280 @@ func TestOpenStackCLI(t *testing.T) {
 		{args: []string{"keypair", "delete", "test"}},
 		{args: []string{"keypair", "list", "-f", "value"}},
 	}
+	runCLI(t, cli, env, steps)
+}
+
+// runCLI runs the steps in order under env with the batch b, and checks
+// each one's output (stdout and stderr) and exit code. A failing step
+// fails the test with its command.
+func runCLI(t *testing.T, b *cliBatch, env []string, steps []cliStep) {
+	t.Helper()
 	failed := 0
+	saved := map[string]string{}
 	for _, st := range steps {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		cmd := exec.CommandContext(ctx, bin, st.args...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		cancel()
-		ok := (err == nil) != st.fail
+		st.args = append([]string(nil), st.args...)
+		for i := range st.args {
+			for name, v := range saved {
+				st.args[i] = strings.ReplaceAll(st.args[i], "{"+name+"}", v)
+			}
+		}
+		begin := time.Now()
+		out, code, err := b.run(st.args, env)
+		if err != nil {
+			t.Fatalf("openstack %s: %v", strings.Join(st.args, " "), err)
+		}
+		if st.save != "" {
+			saved[st.save] = strings.TrimSpace(out)
+		}
+		t.Logf("openstack %s: exit %d in %v", strings.Join(st.args, " "), code, time.Since(begin).Round(time.Millisecond))
+		ok := (code == 0) != st.fail
 		for _, w := range st.want {
-			ok = ok && strings.Contains(string(out), w)
+			ok = ok && strings.Contains(out, w)
+		}
+		for _, w := range st.not {
+			ok = ok && !strings.Contains(out, w)
 		}
 		if !ok {
 			failed++
-			t.Errorf("openstack %s: exit %v, output:\n%s\nwant %q (fail=%v)", strings.Join(st.args, " "), err, out, st.want, st.fail)
+			t.Errorf("openstack %s: exit %d, output:\n%s\nwant %q, not %q (fail=%v)", strings.Join(st.args, " "), code, out, st.want, st.not, st.fail)
 		}
 	}
 	t.Logf("%d of %d openstack commands failed", failed, len(steps))
+}
+
+// cliBatch is a Python process that runs openstack commands one after
+// the other (testdata/openstack_batch.py): it imports the client once and
+// runs each command in a process forked from it, openstackclient.shell.main
+// with the command's arguments and environment, as the openstack script
+// runs it, without starting Python and importing the client each time.
+type cliBatch struct {
+	cmd      *exec.Cmd
+	in       io.WriteCloser
+	answers  *bufio.Reader
+	stderr   lockedBuffer
+	waitOnce sync.Once
+	waitErr  error
+}
+
+// lockedBuffer is the batch's stderr, written by exec's copier while a
+// failing test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// startCLI starts a batch with the interpreter of the openstack script
+// (its #! line), so that it imports the very client the script runs; it
+// imports while the test sets up. It ends with the test (its process
+// stopped by its pid if it does not exit).
+func startCLI(t *testing.T) *cliBatch {
+	t.Helper()
+	bin, err := exec.LookPath("openstack")
+	if err != nil {
+		t.Fatalf("the openstack CLI is not installed (hack/ci-setup.sh installs it): %v", err)
+	}
+	script, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(script), "\n")
+	python := strings.Fields(strings.TrimPrefix(first, "#!"))
+	if !strings.HasPrefix(first, "#!") || len(python) == 0 || !strings.Contains(python[len(python)-1], "python") {
+		t.Fatalf("%s is not a Python script (%q): cannot run its client in one process", bin, first)
+	}
+	b := &cliBatch{}
+	b.cmd = exec.Command(python[0], append(python[1:], "testdata/openstack_batch.py", t.TempDir())...)
+	b.cmd.Stderr = &b.stderr
+	// Its own process group, and killed with the test binary.
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if b.in, err = b.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.answers = bufio.NewReaderSize(out, 1<<20)
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.close(t)
+		b.kill()
+	})
+	return b
+}
+
+// run runs one command under env and returns its output and exit code;
+// an error is the batch's, not the command's (it is stopped then).
+func (b *cliBatch) run(args, env []string) (string, int, error) {
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	line, err := json.Marshal(map[string]any{"args": args, "env": vars})
+	if err != nil {
+		return "", 0, err
+	}
+	if _, err := b.in.Write(append(line, '\n')); err != nil {
+		b.kill()
+		return "", 0, fmt.Errorf("the CLI batch took no command: %v; its stderr:\n%s", err, b.stderr.String())
+	}
+	type answer struct {
+		Code   int    `json:"code"`
+		Output string `json:"output"`
+		err    error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		var a answer
+		raw, err := b.answers.ReadBytes('\n')
+		if err == nil {
+			err = json.Unmarshal(raw, &a)
+		}
+		a.err = err
+		got <- a
+	}()
+	select {
+	case a := <-got:
+		if a.err != nil {
+			b.kill()
+			return "", 0, fmt.Errorf("no answer from the CLI batch: %v; its stderr:\n%s", a.err, b.stderr.String())
+		}
+		return a.Output, a.Code, nil
+	case <-time.After(2 * time.Minute):
+		b.kill()
+		return "", 0, fmt.Errorf("no answer in 2 minutes; the CLI batch's stderr:\n%s", b.stderr.String())
+	}
+}
+
+// close ends the batch: no more commands, it exits (or is killed after
+// 30 seconds).
+func (b *cliBatch) close(t *testing.T) {
+	t.Helper()
+	b.in.Close()
+	timer := time.AfterFunc(30*time.Second, func() { _ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL) })
+	defer timer.Stop()
+	if err := b.wait(); err != nil {
+		t.Errorf("the CLI batch: %v; its stderr:\n%s", err, b.stderr.String())
+	}
+}
+
+func (b *cliBatch) wait() error {
+	b.waitOnce.Do(func() { b.waitErr = b.cmd.Wait() })
+	return b.waitErr
+}
+
+// kill stops the batch's process group by its pid, if it still runs, and
+// reaps it.
+func (b *cliBatch) kill() {
+	if b.cmd.ProcessState == nil {
+		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+		_ = b.wait()
+	}
+}
+
+// cliEnv is the environment of the openstack CLI as a user of the seed's
+// project, trusting the simulator's CA.
+func cliEnv(t *testing.T, s *sim.Server, user, password string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, s.CACertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return append(os.Environ(),
+		"OS_AUTH_URL="+s.URL(sim.Keystone), "OS_IDENTITY_API_VERSION=3", "OS_USERNAME="+user, "OS_PASSWORD="+password,
+		"OS_USER_DOMAIN_ID=default", "OS_PROJECT_ID="+s.Seeded.Project.ID, "OS_REGION_NAME=RegionOne", "OS_INTERFACE=public",
+		"OS_CACERT="+ca, "HOME="+dir, "OS_CLOUD=")
+}
+
+// TestOpenStackCLIOperator runs what an operator checks of identity and
+// volumes with the openstack CLI: projects, the catalog, endpoints and
+// regions as an admin and as a member (refused where Keystone's policy
+// refuses), volume properties, Cinder's attachments (listed and shown at
+// 3.27; created, connected, completed at 3.44 and deleted, the volume's
+// status following), and Nova's error on a route it does not serve.
+func TestOpenStackCLIOperator(t *testing.T) {
+	cli := startCLI(t)
+	seed := model.ClusterSeed("k8scluster", 1, 2)
+	seed.Users = append(seed.Users, model.SeedUser{Name: "member", Password: "viosim-member-password", Roles: []string{"member", "reader"}})
+	s := start(t, sim.Options{Seed: &seed, Transition: 20 * time.Millisecond})
+	project := s.Seeded.Project.ID
+	node := s.Seeded.Servers["k8scluster-minion-0"].ID
+	vol, err := s.World.CreateVolume(model.Volume{Name: "pvc-data", Size: 1, ProjectID: project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simtest.Until(t, "volume available", func() (bool, error) { v, err := s.World.Volume(vol.ID); return v.Status == "available", err })
+	att, err := s.World.AttachVolume(node, vol.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	simtest.Until(t, "volume in-use", func() (bool, error) { v, err := s.World.Volume(vol.ID); return v.Status == "in-use", err })
+	scratch, err := s.World.CreateVolume(model.Volume{Name: "pvc-scratch", Size: 1, ProjectID: project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simtest.Until(t, "volume available", func() (bool, error) { v, err := s.World.Volume(scratch.ID); return v.Status == "available", err })
+	v327 := []string{"--os-volume-api-version", "3.27"}
+	v344 := []string{"--os-volume-api-version", "3.44"}
+	runCLI(t, cli, cliEnv(t, s, "admin", "viosim-password"), []cliStep{
+		{args: []string{"project", "list", "-f", "value", "-c", "ID", "-c", "Name"}, want: []string{project + " demo"}},
+		{args: []string{"project", "show", "demo", "-f", "json"}, want: []string{`"id": "` + project + `"`, `"domain_id": "default"`}},
+		{args: []string{"catalog", "list", "-f", "value", "-c", "Name", "-c", "Type"}, want: []string{"nova compute", "cinderv3 volumev3", "octavia load-balancer"}},
+		{args: []string{"catalog", "show", "volumev3", "-f", "json"}, want: []string{"/volume/v3/" + project}},
+		{args: []string{"endpoint", "list", "--service", "compute", "--interface", "public", "-f", "value", "-c", "Service Name", "-c", "Interface", "-c", "URL"},
+			want: []string{"nova public " + s.URL(sim.Nova)}, not: []string{"internal"}},
+		{args: []string{"region", "list", "-f", "value", "-c", "Region"}, want: []string{"RegionOne"}},
+		{args: []string{"volume", "set", "--property", "team=storage", "--property", "tier=gold", "--name", "pvc-data-2", "pvc-data"}},
+		{args: []string{"volume", "unset", "--property", "tier", "pvc-data-2"}},
+		{args: []string{"volume", "show", "pvc-data-2", "-f", "json"}, want: []string{`"team": "storage"`, `"status": "in-use"`}, not: []string{"tier"}},
+		{args: append(v327, "volume", "attachment", "list", "-f", "value", "-c", "ID", "-c", "Volume ID", "-c", "Server ID", "-c", "Status"),
+			want: []string{att.AttachmentID + " " + vol.ID + " " + node + " attached"}},
+		{args: append(v327, "volume", "attachment", "show", att.AttachmentID, "-f", "json"), want: []string{`"Volume ID": "` + vol.ID + `"`, `"Instance ID": "` + node + `"`, `"Attach Mode": "rw"`, `"Status": "attached"`}},
+		{args: []string{"volume", "attachment", "list"}, fail: true, want: []string{"3.27"}},
+		// An attach made through Cinder's attachments API, the volume's status following.
+		{args: append(v344, "volume", "attachment", "create", "pvc-scratch", node, "-f", "value", "-c", "ID"), save: "attachment"},
+		{args: append(v344, "volume", "attachment", "show", "{attachment}", "-f", "value", "-c", "Status", "-c", "Volume ID"), want: []string{"reserved", scratch.ID}},
+		{args: []string{"volume", "show", "pvc-scratch", "-f", "value", "-c", "status"}, want: []string{"reserved"}},
+		{args: append(v344, "volume", "attachment", "set", "{attachment}", "--host", "k8scluster-minion-0", "--initiator", "iqn.1993-08.org.debian:01:0", "-f", "json"),
+			want: []string{`"Status": "attaching"`, `"driver_volume_type": "vmdk"`}},
+		{args: []string{"volume", "show", "pvc-scratch", "-f", "value", "-c", "status"}, want: []string{"attaching"}},
+		{args: append(v327, "volume", "attachment", "complete", "{attachment}"), fail: true, want: []string{"3.44"}},
+		{args: append(v344, "volume", "attachment", "complete", "{attachment}")},
+		{args: append(v344, "volume", "attachment", "show", "{attachment}", "-f", "json"), want: []string{`"Status": "attached"`, `"Instance ID": "` + node + `"`}},
+		{args: []string{"volume", "show", "pvc-scratch", "-f", "value", "-c", "status"}, want: []string{"in-use"}},
+		{args: append(v344, "volume", "attachment", "delete", "{attachment}")},
+		{args: []string{"volume", "show", "pvc-scratch", "-f", "value", "-c", "status"}, want: []string{"available"}},
+		{args: append(v344, "volume", "attachment", "show", "{attachment}"), fail: true, want: []string{"could not be found", "HTTP 404"}},
+		{args: []string{"--os-compute-api-version", "2.1", "server", "event", "list", node}, fail: true, want: []string{"The resource could not be found", "404"}},
+	})
+	runCLI(t, cli, cliEnv(t, s, "member", "viosim-member-password"), []cliStep{
+		// Refused the list of every project (403), the CLI lists the user's own.
+		{args: []string{"project", "list", "-f", "value", "-c", "Name"}, want: []string{"demo"}},
+		{args: []string{"project", "show", project, "-f", "value", "-c", "name"}, want: []string{"demo"}},
+		{args: []string{"endpoint", "list"}, fail: true, want: []string{"identity:list_endpoints", "HTTP 403"}},
+		{args: []string{"catalog", "list", "-f", "value", "-c", "Name"}, want: []string{"keystone", "nova"}},
+		{args: []string{"region", "list", "-f", "value", "-c", "Region"}, want: []string{"RegionOne"}},
+	})
+	counts := s.RequestCounts()
+	if counts["keystone GET /v3/users/{id}/projects"] != 1 || counts["keystone status 403"] != 2 {
+		t.Errorf("the member's project list did not go through Keystone's 403: %v", counts)
+	}
 }
 
 const pubKeyForCLI = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGAsD2B8Db2NTJrFtBPDBB2hmvYa/W8AnQQdgtE2cHjW test@viosim\n"

@@ -15,29 +15,179 @@ import (
 // world as someone behind the clients' backs would. It needs no token: the
 // simulator listens on loopback only.
 func (s *Server) controlHandler() http.Handler {
-	mux := http.NewServeMux()
+	mux := api.NewMux(api.Control)
 	p := "/control/v1"
-	mux.HandleFunc("GET "+p+"/model", s.ctlModel)
-	mux.HandleFunc("GET "+p+"/nsx/ports", s.ctlNSXPorts)
-	mux.HandleFunc("PUT "+p+"/nsx/ports/{id}/tags", s.ctlSetTags)
-	mux.HandleFunc("PUT "+p+"/nsx/limits", s.ctlLimits)
-	mux.HandleFunc("PUT "+p+"/nsx/revision-race", s.ctlRace)
-	mux.HandleFunc("GET "+p+"/requests", s.ctlRequests)
-	mux.HandleFunc("DELETE "+p+"/requests", s.ctlResetRequests)
-	mux.HandleFunc("GET "+p+"/faults", s.ctlFaults)
-	mux.HandleFunc("POST "+p+"/faults", s.ctlAddFault)
-	mux.HandleFunc("DELETE "+p+"/faults", s.ctlClearFaults)
-	mux.HandleFunc("DELETE "+p+"/faults/{id}", s.ctlRemoveFault)
-	mux.HandleFunc("POST "+p+"/tokens/expire", s.ctlExpireTokens)
-	mux.HandleFunc("PUT "+p+"/tokens/ttl", s.ctlTokenTTL)
-	mux.HandleFunc("PUT "+p+"/transition", s.ctlTransition)
-	mux.HandleFunc("POST "+p+"/servers", s.ctlAddServer)
-	mux.HandleFunc("DELETE "+p+"/servers/{name}", s.ctlDeleteServer)
+	none := http.StatusNoContent
+	mux.HandleFunc("GET "+p+"/model", get(func(*http.Request) (any, error) { return s.Snapshot(), nil }))
+	mux.HandleFunc("GET "+p+"/nsx/ports", get(func(r *http.Request) (any, error) { return s.NSXPorts(portAPI(r)), nil }))
+	mux.HandleFunc("PUT "+p+"/nsx/ports/{id}/tags", api.Handle(api.Control, none, func(r *http.Request, tags *[]model.Tag) (any, error) {
+		return nil, s.World.SetPortTags(portAPI(r), r.PathValue("id"), *tags)
+	}))
+	mux.HandleFunc("PUT "+p+"/nsx/limits", api.Handle(api.Control, none, func(_ *http.Request, q *struct {
+		Rate        float64 `json:"rate"`
+		Concurrency int     `json:"concurrency"`
+	}) (any, error) {
+		s.NSXManager.SetLimits(q.Rate, q.Concurrency)
+		return nil, nil
+	}))
+	mux.HandleFunc("PUT "+p+"/nsx/revision-race", api.Handle(api.Control, none, func(_ *http.Request, q *struct {
+		Probability float64 `json:"probability"`
+		Writes      int     `json:"writes"`
+	}) (any, error) {
+		if q.Probability < 0 || q.Probability > 1 || q.Writes < 0 {
+			return nil, api.Errorf(http.StatusBadRequest, `give {"probability": 0..1} and/or {"writes": n >= 0}`)
+		}
+		s.NSXManager.SetRevisionRace(q.Probability)
+		s.NSXManager.RaceWrites(q.Writes)
+		return nil, nil
+	}))
+	mux.HandleFunc("GET "+p+"/requests", get(func(*http.Request) (any, error) { return s.RequestCounts(), nil }))
+	mux.HandleFunc("DELETE "+p+"/requests", api.Handle(api.Control, none, func(*http.Request, *struct{}) (any, error) {
+		s.ResetRequestCounts()
+		return nil, nil
+	}))
+	mux.HandleFunc("GET "+p+"/faults", get(func(*http.Request) (any, error) { return s.Faults.Rules(), nil }))
+	mux.HandleFunc("POST "+p+"/faults", api.Handle(api.Control, http.StatusCreated, func(_ *http.Request, rule *fault.Rule) (any, error) {
+		added, err := s.Faults.Add(*rule)
+		if err != nil {
+			return nil, api.Errorf(http.StatusBadRequest, "%v", err)
+		}
+		return added, nil
+	}))
+	mux.HandleFunc("DELETE "+p+"/faults", api.Handle(api.Control, none, func(*http.Request, *struct{}) (any, error) {
+		s.Faults.Clear()
+		return nil, nil
+	}))
+	mux.HandleFunc("DELETE "+p+"/faults/{id}", api.Handle(api.Control, none, func(r *http.Request, _ *struct{}) (any, error) {
+		if !s.Faults.Remove(r.PathValue("id")) {
+			return nil, api.Errorf(http.StatusNotFound, "no fault %s", r.PathValue("id"))
+		}
+		return nil, nil
+	}))
+	mux.HandleFunc("GET "+p+"/transitions", get(func(*http.Request) (any, error) { return s.transitions(), nil }))
+	// A row's own delay ("0s": none, done by the next request); without
+	// one, the row goes back to the default delay.
+	mux.HandleFunc("PUT "+p+"/transitions", api.Handle(api.Control, none, func(_ *http.Request, q *struct {
+		Kind  string          `json:"kind"`
+		From  string          `json:"from"`
+		Delay *fault.Duration `json:"delay"`
+	}) (any, error) {
+		if q.Delay == nil {
+			return nil, s.World.ResetTransitionDelay(q.Kind, q.From)
+		}
+		return nil, s.World.SetTransitionDelay(q.Kind, q.From, time.Duration(*q.Delay))
+	}))
+	mux.HandleFunc("PUT "+p+"/transition", api.Handle(api.Control, none, func(_ *http.Request, q *struct {
+		Delay fault.Duration `json:"delay"`
+	}) (any, error) {
+		if q.Delay < 0 {
+			return nil, api.Errorf(http.StatusBadRequest, `give {"delay": "2s"}`)
+		}
+		s.World.SetTransition(time.Duration(q.Delay))
+		return nil, nil
+	}))
+	mux.HandleFunc("GET "+p+"/transitions/faults", get(func(*http.Request) (any, error) { return s.lifecycleFaults(), nil }))
+	mux.HandleFunc("POST "+p+"/transitions/faults", api.Handle(api.Control, http.StatusCreated, func(_ *http.Request, q *LifecycleFaultInfo) (any, error) {
+		f, err := s.World.AddLifecycleFault(model.LifecycleFault{Kind: q.Kind, Object: q.Object, From: q.From, To: q.To, Count: q.Count})
+		if err != nil {
+			return nil, err
+		}
+		return lifecycleFaultInfo(f, nil), nil
+	}))
+	mux.HandleFunc("DELETE "+p+"/transitions/faults/{id}", api.Handle(api.Control, none, func(r *http.Request, _ *struct{}) (any, error) {
+		if !s.World.RemoveLifecycleFault(r.PathValue("id")) {
+			return nil, api.Errorf(http.StatusNotFound, "no lifecycle fault %s", r.PathValue("id"))
+		}
+		return nil, nil
+	}))
+	mux.HandleFunc("POST "+p+"/tokens/expire", api.Handle(api.Control, http.StatusOK, func(*http.Request, *struct{}) (any, error) {
+		return map[string]any{"expired": s.World.ExpireTokens()}, nil
+	}))
+	mux.HandleFunc("PUT "+p+"/tokens/ttl", api.Handle(api.Control, none, func(_ *http.Request, q *struct {
+		TTL fault.Duration `json:"ttl"`
+	}) (any, error) {
+		if q.TTL <= 0 {
+			return nil, api.Errorf(http.StatusBadRequest, `give {"ttl": "10m"}`)
+		}
+		s.SetTokenTTL(time.Duration(q.TTL))
+		return nil, nil
+	}))
+	mux.HandleFunc("POST "+p+"/servers", api.Handle(api.Control, http.StatusCreated, func(_ *http.Request, q *struct {
+		Name     string   `json:"name"`
+		Networks []string `json:"networks"`
+	}) (any, error) {
+		if q.Name == "" {
+			return nil, api.Errorf(http.StatusBadRequest, `give {"name": ..., "networks": [...]}`)
+		}
+		sv, err := s.AddServer(q.Name, q.Networks...)
+		if err != nil {
+			return nil, api.Errorf(http.StatusBadRequest, "%v", err)
+		}
+		return ServerInfo{ID: sv.ID, Name: sv.Name, Status: sv.Status}, nil
+	}))
+	mux.HandleFunc("DELETE "+p+"/servers/{name}", api.Handle(api.Control, none, func(r *http.Request, _ *struct{}) (any, error) {
+		sv, ok := s.ServerByName(r.PathValue("name"))
+		if !ok {
+			return nil, api.Errorf(http.StatusNotFound, "no server %s", r.PathValue("name"))
+		}
+		if err := s.World.DeleteServer(sv.ID); err != nil {
+			return nil, api.Errorf(http.StatusConflict, "%v", err)
+		}
+		return nil, nil
+	}))
 	return mux
 }
 
-func ctlError(w http.ResponseWriter, status int, err error) {
-	api.WriteJSON(w, status, map[string]any{"error": err.Error()})
+// get is a control API read.
+func get(fn func(r *http.Request) (any, error)) http.HandlerFunc {
+	return api.Get(api.Control, fn)
+}
+
+// TransitionInfo is a row of the transition table.
+type TransitionInfo struct {
+	Kind  string         `json:"kind"`
+	From  string         `json:"from"`
+	To    string         `json:"to,omitempty"`
+	Delay fault.Duration `json:"delay"`
+	Note  string         `json:"note,omitempty"`
+}
+
+func (s *Server) transitions() []TransitionInfo {
+	var out []TransitionInfo
+	for _, t := range s.World.Transitions() {
+		out = append(out, TransitionInfo{Kind: t.Kind, From: t.From, To: t.To, Delay: fault.Duration(t.Delay), Note: t.Note})
+	}
+	return out
+}
+
+// LifecycleFaultInfo is a lifecycle fault as the control API reads and
+// writes it: without to, the objects stay in from.
+type LifecycleFaultInfo struct {
+	ID     string `json:"id,omitempty"`
+	Kind   string `json:"kind"`
+	Object string `json:"object,omitempty"`
+	From   string `json:"from"`
+	To     string `json:"to,omitempty"`
+	Count  int    `json:"count,omitempty"`
+	Hits   int    `json:"hits"`
+	// Held are the objects the fault holds in from.
+	Held []string `json:"held,omitempty"`
+}
+
+func lifecycleFaultInfo(f model.LifecycleFault, held []string) LifecycleFaultInfo {
+	return LifecycleFaultInfo{ID: f.ID, Kind: f.Kind, Object: f.Object, From: f.From, To: f.To, Count: f.Count, Hits: f.Hits, Held: held}
+}
+
+func (s *Server) lifecycleFaults() []LifecycleFaultInfo {
+	held := map[string][]string{}
+	for _, h := range s.World.Held() {
+		held[h.Fault] = append(held[h.Fault], h.Object)
+	}
+	out := []LifecycleFaultInfo{}
+	for _, f := range s.World.LifecycleFaults() {
+		out = append(out, lifecycleFaultInfo(f, held[f.ID]))
+	}
+	return out
 }
 
 // Snapshot is the model as the control API shows it.
@@ -100,6 +250,9 @@ func (s *Server) Snapshot() Snapshot {
 	for _, v := range w.Volumes(nil) {
 		info := VolumeInfo{ID: v.ID, Name: v.Name, Size: v.Size, Status: v.Status, SnapshotID: v.SnapshotID}
 		for _, a := range v.Attachments {
+			if !a.Attached() {
+				continue
+			}
 			info.AttachedTo = append(info.AttachedTo, a.ServerID)
 		}
 		out.Volumes = append(out.Volumes, info)
@@ -126,10 +279,6 @@ func (s *Server) Snapshot() Snapshot {
 		out.FloatingIPs = append(out.FloatingIPs, f.FloatingIPAddress)
 	}
 	return out
-}
-
-func (s *Server) ctlModel(w http.ResponseWriter, _ *http.Request) {
-	api.WriteJSON(w, http.StatusOK, s.Snapshot())
 }
 
 // NSXPortInfo is an NSX port with what tests check.
@@ -173,118 +322,6 @@ func portAPI(r *http.Request) model.PortAPI {
 	return model.ManagerAPI
 }
 
-func (s *Server) ctlNSXPorts(w http.ResponseWriter, r *http.Request) {
-	api.WriteJSON(w, http.StatusOK, s.NSXPorts(portAPI(r)))
-}
-
-func (s *Server) ctlSetTags(w http.ResponseWriter, r *http.Request) {
-	var tags []model.Tag
-	if err := api.ReadJSON(r, &tags); err != nil {
-		ctlError(w, http.StatusBadRequest, err)
-		return
-	}
-	if err := s.World.SetPortTags(portAPI(r), r.PathValue("id"), tags); err != nil {
-		ctlError(w, http.StatusNotFound, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) ctlLimits(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Rate        float64 `json:"rate"`
-		Concurrency int     `json:"concurrency"`
-	}
-	if err := api.ReadJSON(r, &req); err != nil {
-		ctlError(w, http.StatusBadRequest, err)
-		return
-	}
-	s.NSXManager.SetLimits(req.Rate, req.Concurrency)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) ctlRace(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Probability float64 `json:"probability"`
-		Writes      int     `json:"writes"`
-	}
-	if err := api.ReadJSON(r, &req); err != nil || req.Probability < 0 || req.Probability > 1 || req.Writes < 0 {
-		ctlError(w, http.StatusBadRequest, fmt.Errorf("give {\"probability\": 0..1} and/or {\"writes\": n >= 0}"))
-		return
-	}
-	s.NSXManager.SetRevisionRace(req.Probability)
-	s.NSXManager.RaceWrites(req.Writes)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) ctlRequests(w http.ResponseWriter, _ *http.Request) {
-	api.WriteJSON(w, http.StatusOK, s.RequestCounts())
-}
-
-func (s *Server) ctlResetRequests(w http.ResponseWriter, _ *http.Request) {
-	s.ResetRequestCounts()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) ctlFaults(w http.ResponseWriter, _ *http.Request) {
-	api.WriteJSON(w, http.StatusOK, s.Faults.Rules())
-}
-
-func (s *Server) ctlAddFault(w http.ResponseWriter, r *http.Request) {
-	var rule fault.Rule
-	if err := api.ReadJSON(r, &rule); err != nil {
-		ctlError(w, http.StatusBadRequest, err)
-		return
-	}
-	added, err := s.Faults.Add(rule)
-	if err != nil {
-		ctlError(w, http.StatusBadRequest, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, added)
-}
-
-func (s *Server) ctlClearFaults(w http.ResponseWriter, _ *http.Request) {
-	s.Faults.Clear()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) ctlRemoveFault(w http.ResponseWriter, r *http.Request) {
-	if !s.Faults.Remove(r.PathValue("id")) {
-		ctlError(w, http.StatusNotFound, fmt.Errorf("no fault %s", r.PathValue("id")))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) ctlExpireTokens(w http.ResponseWriter, _ *http.Request) {
-	api.WriteJSON(w, http.StatusOK, map[string]any{"expired": s.World.ExpireTokens()})
-}
-
-func (s *Server) ctlTokenTTL(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		TTL fault.Duration `json:"ttl"`
-	}
-	if err := api.ReadJSON(r, &req); err != nil || req.TTL <= 0 {
-		ctlError(w, http.StatusBadRequest, fmt.Errorf("give {\"ttl\": \"10m\"}"))
-		return
-	}
-	s.SetTokenTTL(time.Duration(req.TTL))
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) ctlTransition(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Delay fault.Duration `json:"delay"`
-	}
-	if err := api.ReadJSON(r, &req); err != nil || req.Delay < 0 {
-		ctlError(w, http.StatusBadRequest, fmt.Errorf("give {\"delay\": \"2s\"}"))
-		return
-	}
-	s.World.SetTransition(time.Duration(req.Delay))
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // AddServer creates a server in the seeded project with a NIC on each
 // network named (by name), as a new node of the cluster.
 func (s *Server) AddServer(name string, networks ...string) (model.Server, error) {
@@ -310,34 +347,4 @@ func (s *Server) ServerByName(name string) (model.Server, bool) {
 		return model.Server{}, false
 	}
 	return list[0], true
-}
-
-func (s *Server) ctlAddServer(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Name     string   `json:"name"`
-		Networks []string `json:"networks"`
-	}
-	if err := api.ReadJSON(r, &req); err != nil || req.Name == "" {
-		ctlError(w, http.StatusBadRequest, fmt.Errorf("give {\"name\": ..., \"networks\": [...]}"))
-		return
-	}
-	sv, err := s.AddServer(req.Name, req.Networks...)
-	if err != nil {
-		ctlError(w, http.StatusBadRequest, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, ServerInfo{ID: sv.ID, Name: sv.Name, Status: sv.Status})
-}
-
-func (s *Server) ctlDeleteServer(w http.ResponseWriter, r *http.Request) {
-	sv, ok := s.ServerByName(r.PathValue("name"))
-	if !ok {
-		ctlError(w, http.StatusNotFound, fmt.Errorf("no server %s", r.PathValue("name")))
-		return
-	}
-	if err := s.World.DeleteServer(sv.ID); err != nil {
-		ctlError(w, http.StatusConflict, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

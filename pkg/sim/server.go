@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"net"
 	"net/http"
 	"net/url"
@@ -23,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-logr/logr"
 
 	"github.com/epks/epks/pkg/sim/api"
 	"github.com/epks/epks/pkg/sim/cinder"
@@ -87,6 +90,10 @@ type Options struct {
 	Transition time.Duration
 	// TokenTTL is how long Keystone tokens last [1h].
 	TokenTTL time.Duration
+	// Log is the server's logger [none]: net/http's own lines (TLS
+	// handshakes of clients that do not trust the CA, dropped connections,
+	// expected here) at V(1).
+	Log logr.Logger
 }
 
 // VIOHostnames are host names as VIO serves its endpoints with IP access
@@ -228,12 +235,17 @@ func (s *Server) Ports() (openStack, nsx int) {
 }
 
 func (s *Server) serve(ln net.Listener, h http.Handler, clientCerts bool) {
+	// Every request sees the transitions due before it came (World.Advance).
+	advancing := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.World.Advance()
+		h.ServeHTTP(w, r)
+	})
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           advancing,
 		ReadHeaderTimeout: 10 * time.Second,
 		// HTTP/1.1 only, so that dropped-connection faults can hijack.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		ErrorLog:     quietLog(),
+		ErrorLog:     httpErrorLog(s.opts.Log),
 	}
 	if s.ca != nil {
 		cfg := &tls.Config{Certificates: []tls.Certificate{s.ca.serving}, MinVersion: tls.VersionTLS12}
@@ -246,6 +258,20 @@ func (s *Server) serve(ln net.Listener, h http.Handler, clientCerts bool) {
 	}
 	s.servers = append(s.servers, srv)
 	go func() { _ = srv.Serve(ln) }()
+}
+
+// httpErrorLog gives net/http's log lines to log, at V(1).
+func httpErrorLog(log logr.Logger) *stdlog.Logger {
+	return stdlog.New(logWriter{log.WithName("http").V(1)}, "", 0)
+}
+
+type logWriter struct{ log logr.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	if w.log.Enabled() {
+		w.log.Info(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
 }
 
 // openStackHandler mounts every OpenStack service below its path.
@@ -268,7 +294,7 @@ func (s *Server) openStackHandler() http.Handler {
 	mount(mux, "/network", Neutron, api.Neutron, neutron.Handler(s.World, func() string { return s.osURL + "/network" }))
 	mount(mux, "/volume", Cinder, api.NovaCinder, cinder.Handler(s.World, func() string { return s.osURL + "/volume" }))
 	mount(mux, "/load-balancer", Octavia, api.Octavia, octavia.Handler(s.World, func() string { return s.osURL + "/load-balancer" }))
-	mount(mux, "/image", Glance, api.NovaCinder, glance.Handler(s.World, func() string { return s.osURL + "/image" }))
+	mount(mux, "/image", Glance, api.Glance, glance.Handler(s.World, func() string { return s.osURL + "/image" }))
 	mux.Handle("/control/", s.controlHandler())
 	ks := keystone.Handler(s.World, keystone.Config{
 		BaseURL: base(Keystone),

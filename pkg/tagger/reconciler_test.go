@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,12 +20,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
-	"github.com/epks/epks/pkg/cloudconf"
 	"github.com/epks/epks/pkg/nsx"
 	"github.com/epks/epks/pkg/openstack"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/fault"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/chartconf"
+	"github.com/epks/epks/test/simtest"
 )
 
 // unit is a Reconciler over controller-runtime's fake client and an
@@ -70,17 +69,15 @@ func newUnit(t *testing.T, mode string, api model.PortAPI) *unit {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.crt")
-	if err := os.WriteFile(ca, s.CACertPEM(), 0o600); err != nil {
+	v, err := simtest.OpenStackValues(s, "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	conf := cloudconf.Config{Global: cloudconf.Global{AuthURL: s.URL(sim.Keystone), Username: "admin", Password: "viosim-password",
-		UserDomainID: "default", TenantID: s.Seeded.Project.ID, TenantDomainID: "default", Region: "RegionOne", CAFile: ca}}
-	if err := os.WriteFile(filepath.Join(dir, "cloud.conf"), []byte(conf.Render()), 0o600); err != nil {
+	conf, err := chartconf.Write(ctx, chartconf.Values(v), t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
-	osClient, err := openstack.FromCloudConf(filepath.Join(dir, "cloud.conf"), nil)
+	osClient, err := openstack.FromCloudConf(ctx, conf, "epks-test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/nsx"
 	"github.com/epks/epks/pkg/openstack"
 )
@@ -38,7 +39,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	osClient, err := openstack.FromCloudConf(o.CloudConfig, m.observer("openstack"))
+	osClient, err := openstack.FromCloudConf(ctx, o.CloudConfig, "epks-port-tagger/"+names.Version, m.observer("openstack"))
 	if err != nil {
 		return err
 	}

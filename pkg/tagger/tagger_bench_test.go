@@ -78,8 +78,8 @@ func BenchmarkTagNodes(b *testing.B) {
 	wg.Wait()
 	b.Logf("%d nodes created", n)
 
-	query, _ := model.ParseQuery(`tags.scope:ncp\/cluster AND tags.tag:k8scluster`)
-	tagged := func() int { return len(e.sim.World.SearchPorts(model.ManagerAPI, query)) }
+	query, _ := model.ParseQuery(`resource_type:LogicalPort AND tags.scope:ncp\/cluster AND tags.tag:k8scluster`)
+	tagged := func() int { return len(e.sim.World.Search(model.ManagerAPI, query)) }
 
 	e.sim.ResetRequestCounts()
 	b.ResetTimer()

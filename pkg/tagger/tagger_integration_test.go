@@ -3,7 +3,6 @@
 package tagger_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -24,12 +23,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/epks/epks/charts"
-	"github.com/epks/epks/pkg/cloudconf"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/fault"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/chartconf"
 	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/test/localcluster/clustertest"
+	"github.com/epks/epks/test/simtest"
+	"github.com/epks/epks/test/syncbuf"
 )
 
 // env is a local control plane, a simulated cloud with the same node
@@ -63,10 +64,10 @@ func newEnvWith(t testing.TB, api string, clusterOpts localcluster.Options, seed
 	must(t, os.WriteFile(filepath.Join(creds, "password"), []byte(password), 0o600))
 	must(t, os.WriteFile(filepath.Join(creds, "ca.crt"), s.CACertPEM(), 0o600))
 	e.writeConfig(api, resync, rateLimit, concurrency)
-	conf := cloudconf.Config{Global: cloudconf.Global{AuthURL: s.URL(sim.Keystone), Username: "admin", Password: "viosim-password",
-		UserDomainID: "default", TenantID: s.Seeded.Project.ID, TenantDomainID: "default", Region: "RegionOne",
-		CAFile: filepath.Join(creds, "ca.crt")}}
-	must(t, os.WriteFile(filepath.Join(e.dir, "cloud.conf"), []byte(conf.Render()), 0o600))
+	v, err := simtest.OpenStackValues(s, "")
+	must(t, err)
+	_, err = chartconf.Write(context.Background(), chartconf.Values(v), e.dir)
+	must(t, err)
 	e.bin = buildTagger(t)
 	return e
 }
@@ -123,30 +124,13 @@ func buildTagger(t testing.TB) string {
 // tagger is a running tagger process.
 type tagger struct {
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *syncbuf.Buffer
 	metrics string
 	health  string
 	pprof   string
 	done    chan struct{}
 	// err is the process's exit error, once done is closed.
 	err error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // chartGoMemLimit returns the chart's portTagger.goMemLimit, the
@@ -216,7 +200,7 @@ func (e *env) runTagger(identity string) *tagger {
 		"--cloud-config", filepath.Join(e.dir, "cloud.conf"), "--leader-election-namespace", "kube-system",
 		"--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "2s", "--leader-elect-retry-period", "500ms",
 		"--metrics-bind-address", metrics, "--health-probe-bind-address", health, "--pprof-bind-address", pprof)
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// The chart's GOMEMLIMIT, as in the pod.

@@ -645,10 +645,9 @@ func startDHCP(ctx context.Context, t *testing.T, c scope.Clients, dir, portName
 	if len(list) != 1 || len(list[0].FixedIPs) != 1 {
 		t.Fatalf("port %s: %+v", portName, list)
 	}
-	hosts := filepath.Join(dir, "dhcp-hosts")
-	if err := os.WriteFile(hosts, []byte(list[0].MACAddress+","+list[0].FixedIPs[0].IPAddress+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// The port's fixed IP on the command line: dnsmasq reads a hosts file
+	// only after dropping root, and the test's directories are root's alone.
+	host := list[0].MACAddress + "," + list[0].FixedIPs[0].IPAddress
 	// Neutron's DHCP agent fills the checksums of its answers (an iptables
 	// CHECKSUM rule): the bridge would hand them to the taps unchecksummed
 	// (offloaded), and dhclient on the guest's OVS bridge drops such packets.
@@ -659,7 +658,7 @@ func startDHCP(ctx context.Context, t *testing.T, c scope.Clients, dir, portName
 	d, err := proc.Start(proc.Spec{Name: "dnsmasq", Dir: dir, Path: "dnsmasq", Args: []string{
 		"--keep-in-foreground", "--log-facility=-", "--conf-file=/dev/null", "--port=0", "--pid-file=",
 		"--interface=br-pod", "--bind-interfaces", "--except-interface=lo", "--leasefile-ro",
-		"--dhcp-range=" + subnet + ",static,255.255.255.0,12h", "--dhcp-hostsfile=" + hosts,
+		"--dhcp-range=" + subnet + ",static,255.255.255.0,12h", "--dhcp-host=" + host,
 		"--dhcp-option=3", "--dhcp-option=6", "--log-dhcp",
 	}})
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package demo is the README's main job: a whole epks cluster on this
-// machine (test/testbed), then the seed's two promises carried out through
-// the Kubernetes API (test/scenario), and a report of what the cluster and
-// the simulated cloud did.
+// machine (test/testbed: its servers built by epks cluster create), then
+// the seed's two promises carried out through the Kubernetes API
+// (test/scenario), a report of what the cluster and the simulated cloud
+// did, and epks cluster delete.
 package demo
 
 import (
@@ -64,6 +65,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	w.Image = "registry.local/demo/agnhost:2.53" // kwok runs no containers; any image does
 	r := &report{}
+	r.add("Cluster", "epks cluster create built %d resources from the parameters file: %s", tb.Created.Total(), tb.Created.Summary())
 	steps := []struct {
 		what string
 		run  func(context.Context) error
@@ -115,6 +117,12 @@ Everything keeps running until you press Ctrl-C:
 		return fmt.Errorf("left in viosim after the cleanup: load balancers %v, volumes %v, snapshots %v", snap.LoadBalancers, snap.Volumes, snap.Snapshots)
 	}
 	fmt.Fprintf(out, " ✓ the load balancer, volumes and snapshot are deleted in viosim (%s)\n", time.Since(t).Round(100*time.Millisecond))
+	t = time.Now()
+	deleted, err := tb.DeleteCluster(context.Background())
+	if err != nil {
+		return fmt.Errorf("epks cluster delete: %w", err)
+	}
+	fmt.Fprintf(out, " ✓ epks cluster delete: %d resources deleted, viosim holds what it held before epks cluster create (%s)\n", deleted, time.Since(t).Round(100*time.Millisecond))
 	fmt.Fprintf(out, " ✓ every process stops now; the files stay in %s (make demo runs again from scratch)\n", o.Dir)
 	return nil
 }

@@ -27,6 +27,7 @@ func TestRun(t *testing.T) {
 	}
 	report := out.String()
 	for _, want := range []string{
+		"epks cluster create built ", "3 networks, 3 subnets, 2 routers, 2 router interfaces, 1 security group, 18 rules, 6 ports, 3 floating IPs, 3 servers",
 		"node k8scluster-master-0", "initialized by the OCCM from Nova: openstack:///",
 		"tagged ncp/node_name=k8scluster-minion-1 ncp/cluster=k8scluster by the port tagger",
 		"Service epks-demo/web got 198.51.100.", "Octavia load balancer kube_service_k8scluster_epks-demo_web",
@@ -35,6 +36,7 @@ func TestRun(t *testing.T) {
 		", created from snapshot ",
 		"claim data grown to 2Gi", "is now 2 GiB",
 		"the load balancer, volumes and snapshot are deleted in viosim",
+		"viosim holds what it held before epks cluster create",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("the report lacks %q:\n%s", want, report)

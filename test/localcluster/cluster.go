@@ -41,6 +41,10 @@ type Options struct {
 	// ControlPlaneNodes [1] and WorkerNodes [2] are the fake nodes.
 	ControlPlaneNodes int
 	WorkerNodes       int
+	// NodeNames name the nodes, the ControlPlaneNodes control-plane nodes
+	// first, such as the servers a cloud has for them (WorkerNodes is then
+	// the rest) [nodename.All of ClusterName and the counts].
+	NodeNames []string
 	// UninitializedNodes creates the nodes as kubelet does with an external
 	// cloud provider: tainted node.cloudprovider.kubernetes.io/uninitialized,
 	// without provider ID or addresses, for a cloud controller manager to
@@ -63,6 +67,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.ClusterName == "" {
 		o.ClusterName = "k8scluster"
+	}
+	if len(o.NodeNames) > 0 {
+		o.WorkerNodes = len(o.NodeNames) - o.ControlPlaneNodes
 	}
 	if o.ControlPlaneNodes == 0 && o.WorkerNodes == 0 {
 		o.ControlPlaneNodes, o.WorkerNodes = 1, 2
@@ -134,7 +141,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	c := &Cluster{opts: opts, nodes: nodename.All(opts.ClusterName, opts.ControlPlaneNodes, opts.WorkerNodes)}
+	c := &Cluster{opts: opts, nodes: opts.NodeNames}
+	if len(c.nodes) == 0 {
+		c.nodes = nodename.All(opts.ClusterName, opts.ControlPlaneNodes, opts.WorkerNodes)
+	}
+	if opts.WorkerNodes < 0 {
+		return nil, fmt.Errorf("localcluster: %d node names for %d control-plane nodes", len(opts.NodeNames), opts.ControlPlaneNodes)
+	}
 	if err := c.setup(); err != nil {
 		return nil, err
 	}

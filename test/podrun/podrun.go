@@ -19,7 +19,8 @@
 //
 // An image is mapped to a locally built binary by its repository
 // (registry.k8s.io/sig-storage/csi-provisioner:v6.4.0 is
-// "sig-storage/csi-provisioner"). What the host cannot share is adapted and
+// "sig-storage/csi-provisioner"), and the binary must report (--version) the
+// version the image's tag names. What the host cannot share is adapted and
 // said so: listen addresses become free loopback ports, and a binary may get
 // extra host-specific arguments. Containers restart when they exit, with
 // backoff, as with restartPolicy Always.
@@ -93,6 +94,11 @@ type Runner struct {
 	// Names, when set, give each pod's processes the pod's own /etc/hosts
 	// and resolver (needs root); nil: they resolve as this host does.
 	Names *Names
+
+	// versions are the versions the binaries report, by path and
+	// modification time.
+	versionsMu sync.Mutex
+	versions   map[string]string
 }
 
 // Pod is a pod whose containers run as processes.
@@ -221,6 +227,12 @@ func (r *Runner) Start(ctx context.Context, pod *corev1.Pod) (*Pod, error) {
 		bin, ok := r.Binaries[repo]
 		if !ok {
 			errs = append(errs, fmt.Errorf("container %s: no binary for image %s", c.Name, repo))
+			continue
+		}
+		// The binary must be what the image is: a stale cache or a bumped
+		// tag would run other code than the pod names.
+		if err := r.checkVersion(ctx, c.Image, bin); err != nil {
+			errs = append(errs, fmt.Errorf("container %s: %w", c.Name, err))
 			continue
 		}
 		plans = append(plans, &Container{Name: c.Name, Image: c.Image, Path: bin.Path})

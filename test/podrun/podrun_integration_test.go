@@ -30,7 +30,15 @@ import (
 
 // TestMain lets the test binary stand for the images of the test pods:
 // with PROBE_MODE set it is a container, not a test run.
+// probeVersion is what this program reports with --version, as podrun asks
+// it: the tag of the probe pod's images.
+const probeVersion = "v1.0.0"
+
 func TestMain(m *testing.M) {
+	if len(os.Args) == 2 && os.Args[1] == "--version" {
+		fmt.Println("podrun-probe", probeVersion)
+		os.Exit(0)
+	}
 	if mode := os.Getenv("PROBE_MODE"); mode != "" {
 		os.Exit(probe(mode, os.Args[1:]))
 	}
@@ -179,9 +187,9 @@ func probePod(name, node string) *corev1.Pod {
 			ServiceAccountName: "probe",
 			Tolerations:        []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 			Containers: []corev1.Container{
-				{Name: "server", Image: "example.com/podrun/server:v1", Command: []string{"/server"}, Args: []string{"--socket=$(SOCK_DIR)/s.sock"}, Env: env("server"),
+				{Name: "server", Image: "example.com/podrun/server:" + probeVersion, Command: []string{"/server"}, Args: []string{"--socket=$(SOCK_DIR)/s.sock"}, Env: env("server"),
 					VolumeMounts: []corev1.VolumeMount{{Name: "sock", MountPath: "/sock"}}},
-				{Name: "client", Image: "example.com/podrun/client:v1", Args: []string{"--socket=/sock/s.sock", "--conf=/etc/creds/app.conf", "--listen=:8080"}, Env: env("client"),
+				{Name: "client", Image: "example.com/podrun/client:" + probeVersion, Args: []string{"--socket=/sock/s.sock", "--conf=/etc/creds/app.conf", "--listen=:8080"}, Env: env("client"),
 					VolumeMounts: []corev1.VolumeMount{{Name: "sock", MountPath: "/sock"}, {Name: "creds", MountPath: "/etc/creds", ReadOnly: true}}},
 				{Name: "probe", Image: "registry.k8s.io/sig-storage/livenessprobe:v2.17.0"},
 			},

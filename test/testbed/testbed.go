@@ -1,9 +1,12 @@
 // Package testbed brings up a whole epks cluster on this machine, for the
-// e2e suite and the demo: viosim for the cloud, the local control plane
-// with nodes created uninitialized (as kubelet creates them with an
-// external cloud provider), the add-ons installed by epks from the
-// parameters file viosim writes, and the pods of the components that talk
-// to the cloud run as real processes from their upstream binaries: the
+// e2e suite and the demo: viosim for the cloud with what a VIO project has
+// before the cluster, `epks cluster create` building the cluster's
+// networks, routers, ports, floating IPs and servers from the parameters
+// file, the local control plane whose nodes are those servers, created
+// uninitialized (as kubelet creates them with an external cloud provider),
+// the add-ons installed by epks from the same parameters file, and the
+// pods of the components that talk to the cloud run as real processes
+// from their upstream binaries: the
 // OpenStack cloud controller manager, the cinder CSI controller with its
 // sidecars, the snapshot-controller and the port tagger. Their commands,
 // configuration, Secrets and RBAC are the chart's (see test/podrun).
@@ -40,7 +43,6 @@ import (
 	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/sim"
-	"github.com/epks/epks/pkg/sim/model"
 	"github.com/epks/epks/pkg/values"
 	"github.com/epks/epks/test/localcluster"
 	"github.com/epks/epks/test/nodedns"
@@ -84,6 +86,9 @@ type Options struct {
 	Values map[string]any
 	// PortTagger is the epks-port-tagger binary [built from this module].
 	PortTagger string
+	// EPKS is the epks binary that runs epks cluster create and delete
+	// [built from this module].
+	EPKS string
 	// IPAccess reaches VIO's endpoints by IP, as VIO's "IP access" mode.
 	// False (the default): viosim serves its catalog and certificate under
 	// host names (sim.VIOHostnames), which the pods resolve only through
@@ -100,8 +105,11 @@ type Testbed struct {
 	Cluster *localcluster.Cluster
 	Config  *rest.Config
 	Client  kubernetes.Interface
-	// ParamsFile is the parameters file epks installed from.
+	// ParamsFile is the parameters file epks cluster create built the
+	// cluster from and epks installed from.
 	ParamsFile string
+	// Created is what epks cluster create made.
+	Created Created
 	// Params are the checked parameters.
 	Params *params.Params
 	// Pods runs the components' pods.
@@ -117,6 +125,11 @@ type Testbed struct {
 	done     chan struct{}
 	gateDone chan struct{}
 	once     sync.Once
+
+	// beforeCreate is viosim's topology before epks cluster create.
+	beforeCreate []string
+	// epks is the epks binary.
+	epks string
 }
 
 // Start brings a testbed up and waits until the add-ons are installed and
@@ -146,8 +159,13 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 	if err != nil {
 		return tb, err
 	}
+	if tb.epks = opts.EPKS; tb.epks == "" {
+		if tb.epks, err = BuildEPKS(ctx, filepath.Join(opts.Dir, "bin")); err != nil {
+			return tb, err
+		}
+	}
 
-	seed := model.ClusterSeed(ClusterName, 1, opts.Workers)
+	seed := cloudSeed()
 	simOpts := sim.Options{Seed: &seed, Transition: 200 * time.Millisecond}
 	paramsOpts := sim.ParamsOptions{ClusterName: ClusterName, LoadBalancerProvider: opts.LoadBalancerProvider}
 	if !opts.IPAccess {
@@ -170,18 +188,36 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 	if tb.DNS, err = nodedns.Start(nodeRecords); err != nil {
 		return tb, err
 	}
-	if tb.ParamsFile, err = tb.Sim.WriteFiles(filepath.Join(opts.Dir, "viosim"), paramsOpts); err != nil {
+	if err := tb.prepareCloud(); err != nil {
+		return tb, err
+	}
+	if tb.ParamsFile, err = tb.writeParams(filepath.Join(opts.Dir, "viosim"), paramsOpts); err != nil {
 		return tb, err
 	}
 	in, err := tb.inputs(nil)
 	if err != nil {
-		return tb, fmt.Errorf("epks refuses viosim's parameters file: %w", err)
+		return tb, fmt.Errorf("epks refuses the testbed's parameters file: %w", err)
 	}
 	tb.Params = in.Params
 
+	tb.beforeCreate = Topology(tb.Sim)
+	if tb.Created, err = tb.createCluster(ctx); err != nil {
+		return tb, err
+	}
+	var nodeNames []string
+	controlPlanes := 0
+	for _, sv := range tb.Created.Servers {
+		nodeNames = append(nodeNames, sv.Name)
+		if sv.Metadata["epks-role"] != "worker" {
+			controlPlanes++
+		}
+	}
+	tb.step("epks cluster create: %d resources (%s); log in %s (%s)", tb.Created.Total(), tb.Created.Summary(),
+		filepath.Join(opts.Dir, "cluster-create.log"), tb.Created.Took.Round(100*time.Millisecond))
+
 	start := time.Now()
 	if tb.Cluster, err = localcluster.Start(ctx, localcluster.Options{
-		Dir: filepath.Join(opts.Dir, "cluster"), ClusterName: ClusterName, ControlPlaneNodes: 1, WorkerNodes: opts.Workers,
+		Dir: filepath.Join(opts.Dir, "cluster"), ClusterName: ClusterName, ControlPlaneNodes: controlPlanes, NodeNames: nodeNames,
 		UninitializedNodes: true, PodNetworkGate: true,
 	}); err != nil {
 		return tb, err
@@ -192,7 +228,7 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 	if tb.Client, err = kubernetes.NewForConfig(tb.Config); err != nil {
 		return tb, err
 	}
-	tb.step("local control plane at %s with %d uninitialized nodes (%s)", tb.Cluster.APIServer(), len(tb.Cluster.Nodes()), since(start))
+	tb.step("local control plane at %s with %d uninitialized nodes, named as the servers (%s)", tb.Cluster.APIServer(), len(tb.Cluster.Nodes()), since(start))
 
 	podsDir, err := podsDir(opts.Dir)
 	if err != nil {

@@ -26,6 +26,7 @@ var modulePins = []struct {
 	{"COREDNS_VERSION", "coredns", "github.com/coredns/coredns"},
 	{"CRI_TOOLS_VERSION", "cri-tools", "sigs.k8s.io/cri-tools"},
 	{"CNI_PLUGINS_VERSION", "cni-plugins", "github.com/containernetworking/plugins"},
+	{"CSI_TEST_VERSION", "csi-test", "github.com/kubernetes-csi/csi-test/v5"},
 }
 
 // requiredVersion returns the version a go.mod requires of module ("" when it does not).

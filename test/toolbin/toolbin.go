@@ -45,6 +45,7 @@ var versionKey = map[string]string{
 	"cni-host-local":                     "CNI_PLUGINS_VERSION",
 	"cni-loopback":                       "CNI_PLUGINS_VERSION",
 	"cni-portmap":                        "CNI_PLUGINS_VERSION",
+	"csi-sanity":                         "CSI_TEST_VERSION",
 }
 
 // Versions returns the pinned versions, by key of versions.env.

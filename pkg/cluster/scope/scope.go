@@ -150,8 +150,10 @@ type Backoff struct {
 	Factor       float64
 }
 
-// DefaultBackoff starts at 1s and grows to 15s.
-var DefaultBackoff = Backoff{Initial: time.Second, Max: 15 * time.Second, Factor: 1.5}
+// DefaultBackoff starts at 1s and grows to 5s: a wait costs one request
+// per round however many resources it waits for, and overshoots the last
+// change by at most 5s.
+var DefaultBackoff = Backoff{Initial: time.Second, Max: 5 * time.Second, Factor: 1.5}
 
 // Waiter returns the rounds of one wait.
 func (s *Scope) Waiter() *Waiter {

@@ -102,8 +102,8 @@ func TestCloudInitBadInput(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"everything wrong", []string{"--role", "master", "--os", "debian-11", "-p", noEndpoint},
-			[]string{`--role "master" is not one of control-plane, control-plane-join, worker`, `--os "debian-11" is not one of ubuntu-24.04`,
+		{"everything wrong", []string{"--role", "master", "--os", "centos-7", "-p", noEndpoint},
+			[]string{`--role "master" is not one of control-plane, control-plane-join, worker`, `--os "centos-7" is not one of ubuntu-24.04`,
 				"--pki-dir", "control_plane_endpoint: is required to prepare nodes"}},
 		{"no params", []string{"--role", "worker", "--pki-dir", "PKI"}, []string{"give the parameters file with --params"}},
 		{"no endpoint", []string{"--role", "worker", "--pki-dir", "PKI", "-p", noEndpoint}, []string{"control_plane_endpoint: is required"}},

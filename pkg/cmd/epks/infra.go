@@ -2,7 +2,10 @@ package epks
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -30,6 +33,30 @@ everything again; or write the equivalent HEAT template. See docs/cluster.md.`,
 // infraInputs are the flags every cluster verb shares.
 type infraInputs struct {
 	in inputFlags
+	// timeout bounds a verb that waits on the cloud (create, delete); 0:
+	// the verb has no --timeout.
+	timeout time.Duration
+}
+
+// addTimeoutFlag gives a verb that waits on the cloud its --timeout.
+func (ii *infraInputs) addTimeoutFlag(c *cobra.Command, verb string) {
+	c.Flags().DurationVar(&ii.timeout, "timeout", 30*time.Minute, "give up after this long (servers stuck in BUILD, a cloud that does not answer) and say what was still awaited; run "+verb+" again to continue")
+}
+
+// withTimeout bounds ctx by --timeout.
+func (ii *infraInputs) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ii.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, ii.timeout)
+}
+
+// timedOut explains err when it ended because --timeout passed.
+func (ii *infraInputs) timedOut(ctx context.Context, verb string, err error) error {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("not done after --timeout %s: %w\n(run %s again to continue, with a longer --timeout if the cloud is slow)", ii.timeout, err, verb)
+	}
+	return err
 }
 
 func (ii *infraInputs) addFlags(c *cobra.Command) {
@@ -77,8 +104,8 @@ func (ii *infraInputs) load(ctx context.Context, s streams) (*infra, error) {
 	return inf, nil
 }
 
-// userData renders each node's user data with the cluster's PKI; it gzips
-// what would not fit Nova's limit.
+// userData renders each node's user data with the cluster's PKI, as epks
+// cloud-init would.
 func userData(l *inputs.Inputs, pki *cloudinit.PKI, osName cloudinit.OS) cluster.UserData {
 	return cluster.FitNova(cluster.CloudInitUserData(l.Params, l.Values, pki, osName))
 }

@@ -1,6 +1,7 @@
 package epks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -38,9 +39,14 @@ the cluster, so a second run changes nothing and a run that stopped midway is co
 			if !o.Valid() {
 				return badInput("--os %q is not one of %s", osName, cloudinit.OSNames())
 			}
-			inf, err := ii.load(c.Context(), s)
+			if ii.timeout <= 0 {
+				return badInput("--timeout %s: give a positive duration, e.g. 30m", ii.timeout)
+			}
+			ctx, cancel := ii.withTimeout(c.Context())
+			defer cancel()
+			inf, err := ii.load(ctx, s)
 			if err != nil {
-				return err
+				return ii.timedOut(ctx, "epks cluster create", err)
 			}
 			if pkiDir == "" {
 				pkiDir = defaultPKIDir(ii.in.opts.ParamsFile, inf.spec.Name)
@@ -52,10 +58,13 @@ the cluster, so a second run changes nothing and a run that stopped midway is co
 			if created {
 				fmt.Fprintf(s.err, "Created the cluster's CAs and service-account key in %s: keep the directory, as secret as the parameters file.\n", pkiDir)
 			}
-			err = cluster.Create(c.Context(), inf.scope, inf.spec, userData(inf.loaded, pki, o))
+			err = cluster.Create(ctx, inf.scope, inf.spec, userData(inf.loaded, pki, o))
 			var pe *cluster.PreflightError
 			if errors.As(err, &pe) {
 				return inputs.BadInput(err)
+			}
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return ii.timedOut(ctx, "epks cluster create", err)
 			}
 			if err != nil {
 				return fmt.Errorf("%w\n(run epks cluster create again to continue)", err)
@@ -66,6 +75,7 @@ the cluster, so a second run changes nothing and a run that stopped midway is co
 		},
 	}
 	ii.addFlags(c)
+	ii.addTimeoutFlag(c, "epks cluster create")
 	c.Flags().StringVar(&pkiDir, "pki-dir", "", "directory of the cluster's CAs and service-account key [<cluster>-pki beside the parameters file]")
 	c.Flags().StringVar(&osName, "os", string(cloudinit.DefaultOS), "system of the node image: "+cloudinit.OSNames())
 	return c

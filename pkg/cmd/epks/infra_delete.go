@@ -29,15 +29,20 @@ confirm on a terminal), the floating IPs, ports, server group, routers, security
 networks. It ends by listing whatever it could not delete (exit code 1).`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			inf, err := ii.load(c.Context(), s)
+			if ii.timeout <= 0 {
+				return badInput("--timeout %s: give a positive duration, e.g. 30m", ii.timeout)
+			}
+			ctx, cancel := ii.withTimeout(c.Context())
+			defer cancel()
+			inf, err := ii.load(ctx, s)
 			if err != nil {
-				return err
+				return ii.timedOut(ctx, "epks cluster delete", err)
 			}
 			opts := cluster.DeleteOptions{Volumes: deleteVolumes}
 			if !deleteVolumes {
-				found, err := cluster.FindVolumes(c.Context(), inf.scope)
+				found, err := cluster.FindVolumes(ctx, inf.scope)
 				if err != nil {
-					return err
+					return ii.timedOut(ctx, "epks cluster delete", err)
 				}
 				if n := len(found.Volumes) + len(found.Snapshots); n > 0 && !yes && isTerminal(s.in) {
 					fmt.Fprintf(s.err, "The cluster's cinder-csi made %d volumes and %d snapshots. Delete them too? [y/N] ", len(found.Volumes), len(found.Snapshots))
@@ -45,14 +50,15 @@ networks. It ends by listing whatever it could not delete (exit code 1).`,
 					opts.Volumes = strings.EqualFold(strings.TrimSpace(answer), "y") || strings.EqualFold(strings.TrimSpace(answer), "yes")
 				}
 			}
-			if err := cluster.Delete(c.Context(), inf.scope, inf.spec, opts); err != nil {
-				return err
+			if err := cluster.Delete(ctx, inf.scope, inf.spec, opts); err != nil {
+				return ii.timedOut(ctx, "epks cluster delete", err)
 			}
 			fmt.Fprintf(s.out, "Cluster %s is deleted.\n", inf.spec.Name)
 			return nil
 		},
 	}
 	ii.addFlags(c)
+	ii.addTimeoutFlag(c, "epks cluster delete")
 	c.Flags().BoolVar(&deleteVolumes, "delete-volumes", false, "also delete the volumes and snapshots cinder-csi made for the cluster")
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask about volumes: keep them unless --delete-volumes")
 	return c

@@ -474,6 +474,54 @@ func TestClusterDeleteLeavesTheCloudAsItWas(t *testing.T) {
 	}
 }
 
+// TestClusterDeleteAfterScaleDown deletes a cluster whose parameters now
+// count fewer workers than create made: the nodes the parameters no longer
+// name (their servers, ports and floating IPs, found by the cluster's tag)
+// go too, so that the networks and routers can.
+func TestClusterDeleteAfterScaleDown(t *testing.T) {
+	s := emptyCloud(t)
+	before := topology(s)
+	if code, out, errOut := run(t, "cluster", "create", "-p", seedParamsFor(t, s, map[string]any{"node_count": 3})); code != 0 {
+		t.Fatalf("create: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, "cluster", "delete", "-p", seedParamsFor(t, s, map[string]any{"node_count": 1}))
+	if code != 0 {
+		t.Fatalf("delete with node_count 1: exit %d\n%s\n%s", code, out, errOut)
+	}
+	diff(t, topology(s), before)
+	if n := len(s.World.FloatingIPs(nil)); n != 0 {
+		t.Errorf("%d floating IPs left", n)
+	}
+}
+
+// TestClusterCreateTimeout: with servers stuck in BUILD, create gives up
+// after --timeout naming the servers it waited for, and a run after the
+// cloud recovered completes.
+func TestClusterCreateTimeout(t *testing.T) {
+	s := emptyCloud(t)
+	path := seedParamsFor(t, s, map[string]any{"node_count": 1})
+	f, err := s.World.AddLifecycleFault(model.LifecycleFault{Kind: model.KindServer, From: "BUILD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "cluster", "create", "-p", path, "--timeout", "3s")
+	if code != 1 {
+		t.Fatalf("create with servers stuck in BUILD: exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"not done after --timeout 3s", "k8scluster-master-0 (BUILD)", "k8scluster-minion-0 (BUILD)", "run epks cluster create again"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	s.World.RemoveLifecycleFault(f.ID)
+	if code, out, errOut := run(t, "cluster", "create", "-p", path); code != 0 {
+		t.Fatalf("create after the cloud recovered: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, "cluster", "delete", "-p", path, "--timeout", "0s"); code != ExitBadInput || !strings.Contains(errOut, "--timeout 0s") {
+		t.Errorf("delete --timeout 0s: exit %d, want %d naming the flag\n%s", code, ExitBadInput, errOut)
+	}
+}
+
 func waitVolume(t *testing.T, s *sim.Server, id string) {
 	t.Helper()
 	for range 200 {

@@ -8,10 +8,12 @@ import (
 	"io"
 	"strings"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/inputs"
+	"github.com/epks/epks/pkg/logging"
 	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/params"
 )
@@ -52,6 +54,18 @@ It reads the parameters file of the original HEAT stack as it is (see docs/param
 		Version:       names.Version,
 	}
 	group(root)
+	logOpts := logging.Options{Format: logging.Text}
+	logOpts.AddFlags(root.PersistentFlags())
+	// The log goes to stderr with errors and warnings; what a verb prints
+	// for its user (progress, reports) is its output, not a log.
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		logger, err := logging.New(s.err, logOpts)
+		if err != nil {
+			return inputs.BadInput(err)
+		}
+		c.SetContext(logr.NewContext(c.Context(), logger))
+		return nil
+	}
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)

@@ -91,9 +91,14 @@ func TestVerbs(t *testing.T) {
 
 	t.Run("re-install changes nothing", func(t *testing.T) {
 		before := versions(t, c)
-		code, out, errOut := run(t, install...)
+		// With -v 4 the log shows Helm's debug log: the CLI's logger
+		// reaches the install library through the context.
+		code, out, errOut := run(t, append(install, "-v", "4")...)
 		if code != ExitOK || !strings.Contains(out, "nothing changed") {
 			t.Fatalf("re-install: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if !strings.Contains(errOut, "\thelm\t") {
+			t.Errorf("no log line of Helm's at -v 4:\n%s", errOut)
 		}
 		if after := versions(t, c); len(before) == 0 || fmt.Sprint(before) != fmt.Sprint(after) {
 			t.Errorf("objects changed on re-install:\nbefore %v\nafter  %v", before, after)

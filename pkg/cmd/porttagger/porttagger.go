@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -22,9 +23,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/epks/epks/pkg/logging"
 	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/tagger"
 )
@@ -61,8 +62,8 @@ func Main(ctx context.Context, args []string, errOut io.Writer) int {
 	fs.StringVar(&f.probeAddress, "health-probe-bind-address", ":10272", "address of /healthz and /readyz")
 	fs.StringVar(&f.pprofAddress, "pprof-bind-address", "", "address of Go's /debug/pprof profiles; empty: off")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(fs)
+	logOpts := logging.Options{Format: logging.JSON}
+	logOpts.AddGoFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, `epks-port-tagger tags the NSX port of each node's pod NIC with ncp/node_name=<node> and
 ncp/cluster=<cluster>, so that NCP finds the nodes' container networks. It reads its
@@ -83,8 +84,13 @@ Flags:
 		fmt.Fprintln(errOut, "epks-port-tagger", names.Version)
 		return 0
 	}
-	logger := zap.New(zap.UseFlagOptions(&zapOpts))
+	logger, err := logging.New(errOut, logOpts)
+	if err != nil {
+		fmt.Fprintln(errOut, "Error:", err)
+		return 2
+	}
 	ctrl.SetLogger(logger)
+	ctx = logr.NewContext(ctx, logger)
 	cfg, err := tagger.LoadConfig(f.config)
 	if err != nil {
 		fmt.Fprintln(errOut, "Error:", err)

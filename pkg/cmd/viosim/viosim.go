@@ -15,8 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
+	"github.com/epks/epks/pkg/logging"
 	"github.com/epks/epks/pkg/sim"
 	"github.com/epks/epks/pkg/sim/boot"
 	"github.com/epks/epks/pkg/sim/fault"
@@ -50,6 +52,7 @@ type options struct {
 	bootAddresses  []string
 	bootMemory     int
 	bootCPUs       int
+	log            logging.Options
 }
 
 // Main runs viosim and returns the exit code: 0 after an interrupt, 2 for
@@ -76,7 +79,13 @@ API (/control/v1/faults); the control API also shows the model and the requests 
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE:          func(c *cobra.Command, _ []string) error { return run(c.Context(), o, out) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			logger, err := logging.New(errOut, o.log)
+			if err != nil {
+				return badInput{err}
+			}
+			return run(logr.NewContext(c.Context(), logger), o, out)
+		},
 	}
 	f := c.Flags()
 	f.StringVar(&o.address, "address", "127.0.0.1", "address to listen on (loopback only)")
@@ -106,6 +115,8 @@ API (/control/v1/faults); the control API also shows the model and the requests 
 	f.IntVar(&o.bootCPUs, "boot-max-cpus", 2, "vCPUs a machine gets at most (the flavor's otherwise)")
 	f.BoolVar(&o.allowRemote, "allow-non-loopback", false, "allow listening on a non-loopback address")
 	_ = f.MarkHidden("allow-non-loopback")
+	o.log = logging.Options{Format: logging.Text}
+	o.log.AddFlags(f)
 	c.SetArgs(args)
 	c.SetOut(out)
 	c.SetErr(errOut)
@@ -192,6 +203,7 @@ func (o options) bootConfig() (*boot.Config, error) {
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
+	log := logr.FromContextOrDiscard(ctx)
 	seed := model.ClusterSeed(o.cluster, o.controlPlanes, o.workers)
 	if o.seedFile != "" {
 		var err error
@@ -209,14 +221,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	s, err := sim.New(sim.Options{
 		Seed: &seed, Address: o.address, AllowNonLoopback: o.allowRemote, OpenStackPort: o.osPort, NSXPort: o.nsxPort,
 		PlainHTTP: o.plainHTTP, NSXRateLimit: o.nsxRate, NSXConcurrency: o.nsxConcurrency,
-		Transition: o.transition, TokenTTL: o.tokenTTL, IPAddresses: o.bootAddresses,
+		Transition: o.transition, TokenTTL: o.tokenTTL, IPAddresses: o.bootAddresses, Log: log,
 		Hostnames: hostnames(o.hostnames),
 	})
 	if err != nil {
 		return badInput{err}
 	}
 	if bootCfg != nil {
-		bootCfg.Log = func(format string, args ...any) { fmt.Fprintf(out, "boot: "+format+"\n", args...) }
+		bootCfg.Log = log.WithName("boot")
 		q, err := boot.New(s.World, *bootCfg)
 		if err != nil {
 			return badInput{err}

@@ -6,36 +6,19 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/epks/epks/pkg/params"
+	"github.com/epks/epks/test/syncbuf"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestServes runs the command, reads the endpoints it prints and checks the
 // parameters file it writes is one epks accepts, then interrupts it.
 func TestServes(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	done := make(chan int)
 	go func() {
 		done <- Main(ctx, []string{"--dir", dir, "--workers", "3", "--lb-provider", "octavia"}, &out, &errOut)
@@ -105,7 +88,7 @@ func TestBootFlags(t *testing.T) {
 		{[]string{"--boot-servers", "master"}, []string{"--boot-servers needs --boot qemu"}},
 		{[]string{"--boot", "qemu", "--boot-image", "a.qcow2", "--boot-servers", "(master"}, []string{`--boot-servers "(master" is not a regular expression`}},
 	} {
-		var out, errOut syncBuffer
+		var out, errOut syncbuf.Buffer
 		code := Main(context.Background(), append([]string{"--dir", t.TempDir()}, tc.args...), &out, &errOut)
 		if code != 2 {
 			t.Errorf("%v: exit %d, want 2 (%s)", tc.args, code, errOut.String())
@@ -125,7 +108,7 @@ func TestBootFlags(t *testing.T) {
 func TestHostnames(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	done := make(chan int)
 	go func() { done <- Main(ctx, []string{"--dir", dir, "--hostnames"}, &out, &errOut) }()
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "Stop with Ctrl-C"); time.Sleep(10 * time.Millisecond) {

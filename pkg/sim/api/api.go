@@ -50,7 +50,28 @@ const (
 	Keystone
 	// NSX: {"httpStatus": "NOT_FOUND", "error_code": 600, "module_name": ..., "error_message": ...}.
 	NSX
+	// Control is viosim's own control API: {"error": "..."}.
+	Control
+	// Glance answers errors as webob's plain text: "404 Not Found\n\n<message>\n\n   ".
+	Glance
 )
+
+// StatusError is an error with the HTTP status the service answers it
+// with, for errors that are the API's rather than the world's.
+type StatusError struct {
+	Status  int
+	Message string
+}
+
+func (e *StatusError) Error() string { return e.Message }
+
+// HTTPStatus is the status StatusOf gives the error.
+func (e *StatusError) HTTPStatus() int { return e.Status }
+
+// Errorf returns a StatusError.
+func Errorf(status int, format string, a ...any) error {
+	return &StatusError{Status: status, Message: fmt.Sprintf(format, a...)}
+}
 
 // StatusOf maps a model error to an HTTP status.
 func StatusOf(err error) int {
@@ -143,6 +164,12 @@ func ErrorStatus(w http.ResponseWriter, d Dialect, status int, msg string) {
 		WriteJSON(w, status, map[string]any{"error": map[string]any{"code": status, "message": msg, "title": http.StatusText(status)}})
 	case NSX:
 		WriteJSON(w, status, NSXError(status, msg))
+	case Control:
+		WriteJSON(w, status, map[string]any{"error": msg})
+	case Glance:
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, "%d %s\n\n%s\n\n   ", status, http.StatusText(status), msg)
 	default:
 		WriteJSON(w, status, map[string]any{novaKey(status): map[string]any{"code": status, "message": msg}})
 	}

@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
+
 	"github.com/epks/epks/pkg/sim/model"
 )
 
@@ -72,8 +74,8 @@ type Config struct {
 	// StopTimeout is how long a machine has to exit after SIGTERM before
 	// it is killed [10s].
 	StopTimeout time.Duration
-	// Log gets a line per machine started and stopped (nil: none).
-	Log func(format string, args ...any)
+	// Log gets a line per machine started, stopped or failed [none].
+	Log logr.Logger
 }
 
 // QEMU boots servers as QEMU machines. It implements nova.Booter.
@@ -158,12 +160,6 @@ func New(world *model.World, cfg Config) (*QEMU, error) {
 	return &QEMU{cfg: cfg, world: world, machines: map[string]*machine{}}, nil
 }
 
-func (q *QEMU) logf(format string, args ...any) {
-	if q.cfg.Log != nil {
-		q.cfg.Log(format, args...)
-	}
-}
-
 // Boots reports whether a server of this name runs as a machine
 // (Config.Servers).
 func (q *QEMU) Boots(name string) bool {
@@ -204,11 +200,11 @@ func (q *QEMU) run(m *machine, s model.Server) {
 		return // exited reported it
 	}
 	if err != nil {
-		q.logf("server %s (%s): %v", s.Name, s.ID, err)
+		q.cfg.Log.Error(err, "the machine did not start", "server", s.Name, "id", s.ID)
 		q.setStatus(s.ID, "ERROR", err.Error())
 		return
 	}
-	q.logf("server %s (%s): QEMU pid %d, prepared and started in %s", s.Name, s.ID, m.cmd.Process.Pid, time.Since(start).Round(time.Millisecond))
+	q.cfg.Log.Info("machine started", "server", s.Name, "id", s.ID, "pid", m.cmd.Process.Pid, "took", time.Since(start).Round(time.Millisecond).String())
 }
 
 // imageFor is the disk of the server's Glance image.
@@ -367,7 +363,7 @@ func (q *QEMU) exited(m *machine, err error) {
 		return
 	}
 	if err == nil {
-		q.logf("server %s: the machine powered off", m.id)
+		q.cfg.Log.Info("the machine powered off", "id", m.id)
 		q.setStatus(m.id, "SHUTOFF", "")
 		return
 	}
@@ -376,7 +372,7 @@ func (q *QEMU) exited(m *machine, err error) {
 	if tail := lastLines(string(log), 5); tail != "" {
 		msg += ": " + strings.ReplaceAll(strings.TrimSpace(tail), "\n", "; ")
 	}
-	q.logf("server %s: %s", m.id, msg)
+	q.cfg.Log.Info("the machine failed", "id", m.id, "reason", msg)
 	q.setStatus(m.id, "ERROR", msg)
 }
 
@@ -407,7 +403,7 @@ func (q *QEMU) stop(m *machine) error {
 			_ = cmd.Process.Kill()
 			<-m.done
 		}
-		q.logf("server %s: QEMU pid %d stopped", m.id, cmd.Process.Pid)
+		q.cfg.Log.Info("machine stopped", "id", m.id, "pid", cmd.Process.Pid)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

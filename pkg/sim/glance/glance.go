@@ -20,22 +20,19 @@ import (
 // the v2 API below "/v2"; base is its URL.
 func Handler(world *model.World, base func() string) http.Handler {
 	g := &glance{world: world, base: base}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v2/images", g.list)
-	mux.HandleFunc("POST /v2/images", g.create)
-	mux.HandleFunc("GET /v2/images/{id}", g.get)
-	mux.HandleFunc("DELETE /v2/images/{id}", g.delete)
-	mux.HandleFunc("PUT /v2/images/{id}/file", g.upload)
+	mux := api.NewMux(api.Glance)
+	mux.HandleFunc("GET /v2/images", get(g.list))
+	mux.HandleFunc("POST /v2/images", g.create())
+	mux.HandleFunc("GET /v2/images/{id}", get(g.get))
+	mux.HandleFunc("DELETE /v2/images/{id}", g.delete())
+	mux.HandleFunc("PUT /v2/images/{id}/file", g.upload())
 	mux.HandleFunc("PUT /v2/images/{id}/tags/{tag}", g.tag(true))
 	mux.HandleFunc("DELETE /v2/images/{id}/tags/{tag}", g.tag(false))
-	mux.HandleFunc("GET /v2/schemas/images", g.schema)
-	mux.HandleFunc("GET /v2/schemas/image", g.schema)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		Error(w, http.StatusNotFound, "The resource could not be found.")
-	})
+	mux.HandleFunc("GET /v2/schemas/images", get(schema))
+	mux.HandleFunc("GET /v2/schemas/image", get(schema))
 	outer := http.NewServeMux()
-	outer.HandleFunc("GET /{$}", g.versions)
-	outer.HandleFunc("GET /versions", g.versions)
+	outer.HandleFunc("GET /{$}", g.versions())
+	outer.HandleFunc("GET /versions", g.versions())
 	outer.Handle("/", tokenAuth(world, mux))
 	return outer
 }
@@ -45,36 +42,45 @@ type glance struct {
 	base  func() string
 }
 
-// Error writes an error as Glance (webob) does: a plain-text body that
-// starts with the status line.
-func Error(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "%d %s\n\n%s\n\n   ", status, http.StatusText(status), msg)
+// get is a read: no body, 200.
+func get(fn func(r *http.Request) (any, error)) http.HandlerFunc { return api.Get(api.Glance, fn) }
+
+// handle is a write whose body is a Req (struct{}: none, or one fn reads).
+func handle[Req any](status int, fn func(r *http.Request, req *Req) (any, error)) http.HandlerFunc {
+	return api.Handle(api.Glance, status, fn)
 }
 
+func badRequest(format string, a ...any) error {
+	return api.Errorf(http.StatusBadRequest, format, a...)
+}
+
+// tokenAuth refuses a request without a valid token as Glance does, in
+// its plain text.
 func tokenAuth(world *model.World, next http.Handler) http.Handler {
-	inner := api.TokenAuth(world, api.NovaCinder, next)
+	inner := api.TokenAuth(world, api.Glance, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := world.ValidateToken(r.Header.Get("X-Auth-Token")); err != nil {
 			w.Header().Set("WWW-Authenticate", `Keystone uri="/v3"`)
-			Error(w, http.StatusUnauthorized, "This server could not verify that you are authorized to access the document you requested.")
+			api.ErrorStatus(w, api.Glance, http.StatusUnauthorized, "This server could not verify that you are authorized to access the document you requested.")
 			return
 		}
 		inner.ServeHTTP(w, r)
 	})
 }
 
-func (g *glance) versions(w http.ResponseWriter, _ *http.Request) {
-	var out []any
-	for i, v := range []string{"2.9", "2.8", "2.7", "2.6", "2.5", "2.4", "2.3", "2.2", "2.1", "2.0"} {
-		status := "SUPPORTED"
-		if i == 0 {
-			status = "CURRENT"
+// versions answers version discovery: 300, as Glance does.
+func (g *glance) versions() http.HandlerFunc {
+	return handle(http.StatusMultipleChoices, func(*http.Request, *struct{}) (any, error) {
+		var out []any
+		for i, v := range []string{"2.9", "2.8", "2.7", "2.6", "2.5", "2.4", "2.3", "2.2", "2.1", "2.0"} {
+			status := "SUPPORTED"
+			if i == 0 {
+				status = "CURRENT"
+			}
+			out = append(out, map[string]any{"id": "v" + v, "status": status, "links": []any{map[string]any{"rel": "self", "href": g.base() + "/v2/"}}})
 		}
-		out = append(out, map[string]any{"id": "v" + v, "status": status, "links": []any{map[string]any{"rel": "self", "href": g.base() + "/v2/"}}})
-	}
-	api.WriteJSON(w, http.StatusMultipleChoices, map[string]any{"versions": out})
+		return map[string]any{"versions": out}, nil
+	})
 }
 
 func (g *glance) view(img model.Image) map[string]any {
@@ -113,12 +119,11 @@ func visible(r *http.Request, img *model.Image) bool {
 // filters Glance answers; anything else is a property filter.
 var nonFilters = map[string]bool{"limit": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true}
 
-func (g *glance) list(w http.ResponseWriter, r *http.Request) {
+func (g *glance) list(r *http.Request) (any, error) {
 	q := r.URL.Query()
 	for _, key := range []string{"size_min", "size_max", "created_at", "updated_at"} {
 		if q.Has(key) {
-			Error(w, http.StatusBadRequest, fmt.Sprintf("Filter %s is not supported by this simulator.", key))
-			return
+			return nil, badRequest("Filter %s is not supported by this simulator.", key)
 		}
 	}
 	imgs := g.world.Images(func(img *model.Image) bool {
@@ -178,13 +183,11 @@ func (g *glance) list(w http.ResponseWriter, r *http.Request) {
 	})
 	limit, err := api.Limit(r)
 	if err != nil {
-		Error(w, http.StatusBadRequest, err.Error())
-		return
+		return nil, err
 	}
 	page, more, err := api.Page(imgs, func(i model.Image) string { return i.ID }, q.Get("marker"), limit)
 	if err != nil {
-		Error(w, http.StatusBadRequest, err.Error())
-		return
+		return nil, err
 	}
 	out := []any{}
 	for _, img := range page {
@@ -199,7 +202,7 @@ func (g *glance) list(w http.ResponseWriter, r *http.Request) {
 		next.Set("marker", page[len(page)-1].ID)
 		body["next"] = "/v2/images?" + next.Encode()
 	}
-	api.WriteJSON(w, http.StatusOK, body)
+	return body, nil
 }
 
 func contains(list []string, s string) bool {
@@ -211,129 +214,118 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (g *glance) image(w http.ResponseWriter, r *http.Request) (model.Image, bool) {
+// image finds the image of the path among those the caller sees.
+func (g *glance) image(r *http.Request) (model.Image, error) {
 	img, err := g.world.Image(r.PathValue("id"))
 	if err != nil || !visible(r, &img) {
-		Error(w, http.StatusNotFound, fmt.Sprintf("No image found with ID %s", r.PathValue("id")))
-		return model.Image{}, false
+		return model.Image{}, api.Errorf(http.StatusNotFound, "No image found with ID %s", r.PathValue("id"))
 	}
-	return img, true
+	return img, nil
 }
 
-func (g *glance) get(w http.ResponseWriter, r *http.Request) {
-	if img, ok := g.image(w, r); ok {
-		api.WriteJSON(w, http.StatusOK, g.view(img))
+func (g *glance) get(r *http.Request) (any, error) {
+	img, err := g.image(r)
+	if err != nil {
+		return nil, err
 	}
+	return g.view(img), nil
 }
 
 var diskFormats = []string{"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"}
 var containerFormats = []string{"ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"}
 
-func (g *glance) create(w http.ResponseWriter, r *http.Request) {
-	var body map[string]any
-	if err := api.ReadJSON(r, &body); err != nil {
-		Error(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	str := func(k string) string {
-		s, _ := body[k].(string)
-		return s
-	}
-	img := model.Image{ID: str("id"), Name: str("name"), Status: "queued", Visibility: str("visibility"),
-		DiskFormat: str("disk_format"), ContainerFormat: str("container_format"), ProjectID: api.TokenOf(r.Context()).ProjectID,
-		Properties: map[string]string{}}
-	if img.Visibility == "" {
-		img.Visibility = "shared"
-	}
-	if !contains([]string{"public", "private", "shared", "community"}, img.Visibility) {
-		Error(w, http.StatusBadRequest, fmt.Sprintf("Invalid visibility value: %s", img.Visibility))
-		return
-	}
-	if img.DiskFormat != "" && !contains(diskFormats, img.DiskFormat) {
-		Error(w, http.StatusBadRequest, fmt.Sprintf("Invalid disk format '%s' for image.", img.DiskFormat))
-		return
-	}
-	if img.ContainerFormat != "" && !contains(containerFormats, img.ContainerFormat) {
-		Error(w, http.StatusBadRequest, fmt.Sprintf("Invalid container format '%s' for image.", img.ContainerFormat))
-		return
-	}
-	if tags, ok := body["tags"].([]any); ok {
-		for _, t := range tags {
-			img.Tags = append(img.Tags, fmt.Sprint(t))
+// create makes a queued image: 201 with its Location.
+func (g *glance) create() http.HandlerFunc {
+	return handle(http.StatusCreated, func(r *http.Request, q *map[string]any) (any, error) {
+		body := *q
+		str := func(k string) string {
+			s, _ := body[k].(string)
+			return s
 		}
-	}
-	for k, v := range body {
-		switch k {
-		case "id", "name", "visibility", "disk_format", "container_format", "tags", "protected", "min_disk", "min_ram", "os_hidden":
-		default:
-			s, ok := v.(string)
-			if !ok {
-				Error(w, http.StatusBadRequest, fmt.Sprintf("Provided object does not match schema 'image': %v is not of type 'string' (%s)", v, k))
-				return
+		img := model.Image{ID: str("id"), Name: str("name"), Status: "queued", Visibility: str("visibility"),
+			DiskFormat: str("disk_format"), ContainerFormat: str("container_format"), ProjectID: api.TokenOf(r.Context()).ProjectID,
+			Properties: map[string]string{}}
+		if img.Visibility == "" {
+			img.Visibility = "shared"
+		}
+		if !contains([]string{"public", "private", "shared", "community"}, img.Visibility) {
+			return nil, badRequest("Invalid visibility value: %s", img.Visibility)
+		}
+		if img.DiskFormat != "" && !contains(diskFormats, img.DiskFormat) {
+			return nil, badRequest("Invalid disk format '%s' for image.", img.DiskFormat)
+		}
+		if img.ContainerFormat != "" && !contains(containerFormats, img.ContainerFormat) {
+			return nil, badRequest("Invalid container format '%s' for image.", img.ContainerFormat)
+		}
+		if tags, ok := body["tags"].([]any); ok {
+			for _, t := range tags {
+				img.Tags = append(img.Tags, fmt.Sprint(t))
 			}
-			img.Properties[k] = s
 		}
-	}
-	if img.ID != "" {
-		if _, err := g.world.Image(img.ID); err == nil {
-			Error(w, http.StatusConflict, fmt.Sprintf("Image with identifier %s already exists!", img.ID))
-			return
+		for k, v := range body {
+			switch k {
+			case "id", "name", "visibility", "disk_format", "container_format", "tags", "protected", "min_disk", "min_ram", "os_hidden":
+			default:
+				s, ok := v.(string)
+				if !ok {
+					return nil, badRequest("Provided object does not match schema 'image': %v is not of type 'string' (%s)", v, k)
+				}
+				img.Properties[k] = s
+			}
 		}
-	}
-	created := g.world.CreateImage(img)
-	w.Header().Set("Location", g.base()+"/v2/images/"+created.ID)
-	api.WriteJSON(w, http.StatusCreated, g.view(created))
+		if img.ID != "" {
+			if _, err := g.world.Image(img.ID); err == nil {
+				return nil, api.Errorf(http.StatusConflict, "Image with identifier %s already exists!", img.ID)
+			}
+		}
+		created := g.world.CreateImage(img)
+		return &api.Response{Header: http.Header{"Location": {g.base() + "/v2/images/" + created.ID}}, Body: g.view(created)}, nil
+	})
 }
 
-func (g *glance) upload(w http.ResponseWriter, r *http.Request) {
-	img, ok := g.image(w, r)
-	if !ok {
-		return
-	}
-	if img.Status != "queued" {
-		Error(w, http.StatusConflict, "Image status transition from "+img.Status+" to saving is not allowed")
-		return
-	}
-	n, err := io.Copy(io.Discard, r.Body)
-	if err != nil {
-		Error(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if err := g.world.ImageUploaded(img.ID, n); err != nil {
-		Error(w, api.StatusOf(err), err.Error())
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+// upload takes the image's data (not JSON: the body is read here): the
+// image is active after.
+func (g *glance) upload() http.HandlerFunc {
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		img, err := g.image(r)
+		if err != nil {
+			return nil, err
+		}
+		if img.Status != "queued" {
+			return nil, api.Errorf(http.StatusConflict, "Image status transition from %s to saving is not allowed", img.Status)
+		}
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			return nil, badRequest("%s", err)
+		}
+		return nil, g.world.ImageUploaded(img.ID, n)
+	})
 }
 
 func (g *glance) tag(add bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		img, ok := g.image(w, r)
-		if !ok {
-			return
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		img, err := g.image(r)
+		if err != nil {
+			return nil, err
 		}
-		if err := g.world.TagImage(img.ID, r.PathValue("tag"), add); err != nil {
-			Error(w, api.StatusOf(err), err.Error())
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+		return nil, g.world.TagImage(img.ID, r.PathValue("tag"), add)
+	})
 }
 
-func (g *glance) delete(w http.ResponseWriter, r *http.Request) {
-	img, ok := g.image(w, r)
-	if !ok {
-		return
-	}
-	if img.ProjectID != api.TokenOf(r.Context()).ProjectID {
-		Error(w, http.StatusForbidden, "You are not permitted to delete this image.")
-		return
-	}
-	_ = g.world.DeleteImage(img.ID)
-	w.WriteHeader(http.StatusNoContent)
+func (g *glance) delete() http.HandlerFunc {
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		img, err := g.image(r)
+		if err != nil {
+			return nil, err
+		}
+		if img.ProjectID != api.TokenOf(r.Context()).ProjectID {
+			return nil, api.Errorf(http.StatusForbidden, "You are not permitted to delete this image.")
+		}
+		return nil, g.world.DeleteImage(img.ID)
+	})
 }
 
-func (g *glance) schema(w http.ResponseWriter, _ *http.Request) {
-	api.WriteJSON(w, http.StatusOK, map[string]any{"name": "image", "additionalProperties": map[string]any{"type": "string"},
-		"properties": map[string]any{"id": map[string]any{"type": "string"}, "name": map[string]any{"type": []any{"null", "string"}}}})
+func schema(*http.Request) (any, error) {
+	return map[string]any{"name": "image", "additionalProperties": map[string]any{"type": "string"},
+		"properties": map[string]any{"id": map[string]any{"type": "string"}, "name": map[string]any{"type": []any{"null", "string"}}}}, nil
 }

@@ -5,6 +5,7 @@ package keystone
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/epks/epks/pkg/sim/api"
@@ -32,15 +33,25 @@ type Config struct {
 // Handler returns the Identity API, rooted at "/".
 func Handler(world *model.World, cfg Config) http.Handler {
 	k := &keystone{world: world, cfg: cfg}
-	mux := http.NewServeMux()
+	mux := api.NewMux(api.Keystone)
 	mux.HandleFunc("GET /{$}", k.versions)
 	mux.HandleFunc("GET /v3", k.version)
 	mux.HandleFunc("GET /v3/{$}", k.version)
-	mux.HandleFunc("POST /v3/auth/tokens", k.issue)
-	mux.HandleFunc("GET /v3/auth/tokens", k.validate)
-	mux.HandleFunc("HEAD /v3/auth/tokens", k.validate)
-	mux.HandleFunc("DELETE /v3/auth/tokens", k.revoke)
-	mux.HandleFunc("GET /v3/auth/catalog", k.catalogOnly)
+	mux.HandleFunc("POST /v3/auth/tokens", k.issue())
+	mux.HandleFunc("GET /v3/auth/tokens", k.validate())
+	mux.HandleFunc("HEAD /v3/auth/tokens", k.validate())
+	mux.HandleFunc("DELETE /v3/auth/tokens", k.revoke())
+	mux.HandleFunc("GET /v3/auth/catalog", k.read(false, k.catalogOnly))
+	mux.HandleFunc("GET /v3/auth/projects", k.read(false, k.authProjects))
+	mux.HandleFunc("GET /v3/projects", k.read(true, k.listProjects))
+	mux.HandleFunc("GET /v3/projects/{id}", k.read(false, k.getProject))
+	mux.HandleFunc("GET /v3/users/{id}/projects", k.read(false, k.userProjects))
+	mux.HandleFunc("GET /v3/services", k.read(true, k.listServices))
+	mux.HandleFunc("GET /v3/services/{id}", k.read(true, k.getService))
+	mux.HandleFunc("GET /v3/endpoints", k.read(true, k.listEndpoints))
+	mux.HandleFunc("GET /v3/endpoints/{id}", k.read(true, k.getEndpoint))
+	mux.HandleFunc("GET /v3/regions", k.read(false, k.listRegions))
+	mux.HandleFunc("GET /v3/regions/{id}", k.read(false, k.getRegion))
 	return mux
 }
 
@@ -122,42 +133,92 @@ func (d *domain) name() string {
 	return d.Name
 }
 
-func (k *keystone) issue(w http.ResponseWriter, r *http.Request) {
-	var req authRequest
-	if err := api.ReadJSON(r, &req); err != nil {
-		api.ErrorStatus(w, api.Keystone, http.StatusBadRequest, err.Error())
-		return
-	}
-	id := req.Auth.Identity
-	var (
-		tok     model.Token
-		user    model.User
-		project model.Project
-		err     error
-	)
-	switch {
-	case contains(id.Methods, "application_credential") && id.ApplicationCredential != nil:
-		tok, user, project, err = k.world.AuthenticateApplicationCredential(id.ApplicationCredential.ID, id.ApplicationCredential.Secret, k.ttl())
-	case contains(id.Methods, "password") && id.Password != nil:
-		a := model.PasswordAuth{UserID: id.Password.User.ID, UserName: id.Password.User.Name, Password: id.Password.User.Password,
-			UserDomainID: id.Password.User.Domain.id(), UserDomainName: id.Password.User.Domain.name()}
-		if s := req.Auth.Scope; s != nil && s.Project != nil {
-			a.ProjectID, a.ProjectName = s.Project.ID, s.Project.Name
-			a.ProjectDomainID, a.ProjectDomainName = s.Project.Domain.id(), s.Project.Domain.name()
+func (k *keystone) issue() http.HandlerFunc {
+	return api.Handle(api.Keystone, http.StatusCreated, func(r *http.Request, req *authRequest) (any, error) {
+		id := req.Auth.Identity
+		var (
+			tok     model.Token
+			user    model.User
+			project model.Project
+			err     error
+		)
+		switch {
+		case contains(id.Methods, "application_credential") && id.ApplicationCredential != nil:
+			tok, user, project, err = k.world.AuthenticateApplicationCredential(id.ApplicationCredential.ID, id.ApplicationCredential.Secret, k.ttl())
+		case contains(id.Methods, "password") && id.Password != nil:
+			a := model.PasswordAuth{UserID: id.Password.User.ID, UserName: id.Password.User.Name, Password: id.Password.User.Password,
+				UserDomainID: id.Password.User.Domain.id(), UserDomainName: id.Password.User.Domain.name()}
+			if s := req.Auth.Scope; s != nil && s.Project != nil {
+				a.ProjectID, a.ProjectName = s.Project.ID, s.Project.Name
+				a.ProjectDomainID, a.ProjectDomainName = s.Project.Domain.id(), s.Project.Domain.name()
+			}
+			tok, user, project, err = k.world.Authenticate(a, k.ttl())
+		case contains(id.Methods, "token") && id.Token != nil:
+			tok, user, project, err = k.rescope(id.Token.ID)
+		default:
+			return nil, api.Errorf(http.StatusBadRequest, "Expecting to find identity methods password, application_credential or token in auth.")
 		}
-		tok, user, project, err = k.world.Authenticate(a, k.ttl())
-	case contains(id.Methods, "token") && id.Token != nil:
-		tok, user, project, err = k.rescope(id.Token.ID)
-	default:
-		api.ErrorStatus(w, api.Keystone, http.StatusBadRequest, "Expecting to find identity methods password, application_credential or token in auth.")
-		return
-	}
+		if err != nil {
+			return nil, unauthorized
+		}
+		return &api.Response{Header: http.Header{"X-Subject-Token": {tok.ID}}, Body: map[string]any{"token": k.tokenBody(tok, user, project)}}, nil
+	})
+}
+
+var unauthorized = api.Errorf(http.StatusUnauthorized, "The request you have made requires authentication.")
+
+// caller is who sent a request: its token's user and project.
+type caller struct {
+	token   model.Token
+	user    model.User
+	project model.Project
+}
+
+// authorize checks the request's token (401 without a valid one) and, for
+// admin-only calls, the admin role (403 as Keystone's policy answers).
+func (k *keystone) authorize(r *http.Request, adminOnly bool) (caller, error) {
+	tok, err := k.world.ValidateToken(r.Header.Get("X-Auth-Token"))
 	if err != nil {
-		api.ErrorStatus(w, api.Keystone, http.StatusUnauthorized, "The request you have made requires authentication.")
-		return
+		return caller{}, unauthorized
 	}
-	w.Header().Set("X-Subject-Token", tok.ID)
-	api.WriteJSON(w, http.StatusCreated, map[string]any{"token": k.tokenBody(tok, user, project)})
+	user, project, err := k.world.TokenOwner(tok)
+	if err != nil {
+		return caller{}, unauthorized
+	}
+	if adminOnly && !user.IsAdmin() {
+		return caller{}, forbidden(r)
+	}
+	return caller{token: tok, user: user, project: project}, nil
+}
+
+// forbidden is Keystone's 403, naming the policy rule of the call.
+func forbidden(r *http.Request) error {
+	return api.Errorf(http.StatusForbidden, "You are not authorized to perform the requested action: %s.", policyRule(r))
+}
+
+// policyRule names the rule of Keystone's policy a read is checked by.
+func policyRule(r *http.Request) string {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case len(parts) >= 4 && parts[1] == "users":
+		return "identity:list_user_projects"
+	case len(parts) == 2:
+		return "identity:list_" + parts[1]
+	case len(parts) >= 3:
+		return "identity:get_" + strings.TrimSuffix(parts[1], "s")
+	}
+	return "identity:" + r.URL.Path
+}
+
+// read is a GET with the caller's token checked.
+func (k *keystone) read(adminOnly bool, fn func(r *http.Request, c caller) (any, error)) http.HandlerFunc {
+	return api.Handle(api.Keystone, http.StatusOK, func(r *http.Request, _ *struct{}) (any, error) {
+		c, err := k.authorize(r, adminOnly)
+		if err != nil {
+			return nil, err
+		}
+		return fn(r, c)
+	})
 }
 
 // rescope issues a new token from an existing valid one.
@@ -183,7 +244,7 @@ func (k *keystone) tokenBody(t model.Token, u model.User, p model.Project) map[s
 			"id": p.ID, "name": p.Name,
 			"domain": map[string]any{"id": p.DomainID, "name": domainName(p.DomainID)},
 		},
-		"roles":   []any{map[string]any{"id": "member-role", "name": "member"}, map[string]any{"id": "reader-role", "name": "reader"}},
+		"roles":   roles(u.Roles),
 		"catalog": k.catalog(p.ID),
 	}
 }
@@ -228,45 +289,39 @@ func replaceProject(url, projectID string) string {
 	return url
 }
 
-func (k *keystone) validate(w http.ResponseWriter, r *http.Request) {
-	if _, err := k.world.ValidateToken(r.Header.Get("X-Auth-Token")); err != nil {
-		api.ErrorStatus(w, api.Keystone, http.StatusUnauthorized, "The request you have made requires authentication.")
-		return
-	}
-	subject, err := k.world.ValidateToken(r.Header.Get("X-Subject-Token"))
-	if err != nil {
-		api.ErrorStatus(w, api.Keystone, http.StatusNotFound, "Could not find token.")
-		return
-	}
-	user, project, err := k.world.TokenOwner(subject)
-	if err != nil {
-		api.ErrorStatus(w, api.Keystone, http.StatusNotFound, "Could not find token.")
-		return
-	}
-	w.Header().Set("X-Subject-Token", subject.ID)
-	if r.Method == http.MethodHead {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"token": k.tokenBody(subject, user, project)})
+func (k *keystone) validate() http.HandlerFunc {
+	return api.Handle(api.Keystone, http.StatusOK, func(r *http.Request, _ *struct{}) (any, error) {
+		if _, err := k.authorize(r, false); err != nil {
+			return nil, err
+		}
+		subject, err := k.world.ValidateToken(r.Header.Get("X-Subject-Token"))
+		if err != nil {
+			return nil, api.Errorf(http.StatusNotFound, "Could not find token: %s.", r.Header.Get("X-Subject-Token"))
+		}
+		user, project, err := k.world.TokenOwner(subject)
+		if err != nil {
+			return nil, api.Errorf(http.StatusNotFound, "Could not find token: %s.", subject.ID)
+		}
+		h := http.Header{"X-Subject-Token": {subject.ID}}
+		if r.Method == http.MethodHead {
+			return &api.Response{Header: h}, nil
+		}
+		return &api.Response{Header: h, Body: map[string]any{"token": k.tokenBody(subject, user, project)}}, nil
+	})
 }
 
-func (k *keystone) revoke(w http.ResponseWriter, r *http.Request) {
-	if _, err := k.world.ValidateToken(r.Header.Get("X-Auth-Token")); err != nil {
-		api.ErrorStatus(w, api.Keystone, http.StatusUnauthorized, "The request you have made requires authentication.")
-		return
-	}
-	k.world.RevokeToken(r.Header.Get("X-Subject-Token"))
-	w.WriteHeader(http.StatusNoContent)
+func (k *keystone) revoke() http.HandlerFunc {
+	return api.Handle(api.Keystone, http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		if _, err := k.authorize(r, false); err != nil {
+			return nil, err
+		}
+		k.world.RevokeToken(r.Header.Get("X-Subject-Token"))
+		return nil, nil
+	})
 }
 
-func (k *keystone) catalogOnly(w http.ResponseWriter, r *http.Request) {
-	tok, err := k.world.ValidateToken(r.Header.Get("X-Auth-Token"))
-	if err != nil {
-		api.ErrorStatus(w, api.Keystone, http.StatusUnauthorized, "The request you have made requires authentication.")
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"catalog": k.catalog(tok.ProjectID)})
+func (k *keystone) catalogOnly(_ *http.Request, c caller) (any, error) {
+	return map[string]any{"catalog": k.catalog(c.token.ProjectID)}, nil
 }
 
 func contains(list []string, s string) bool {

@@ -20,6 +20,19 @@ type User struct {
 	DomainID  string
 	Password  string
 	ProjectID string // the project its tokens are scoped to by default
+	// Roles are its roles on its project (admin, member, reader).
+	Roles []string
+}
+
+// IsAdmin reports whether the user has the admin role, which Keystone's
+// policy asks for to list projects, endpoints and services.
+func (u User) IsAdmin() bool {
+	for _, r := range u.Roles {
+		if r == "admin" {
+			return true
+		}
+	}
+	return false
 }
 
 // ApplicationCredential lets a program authenticate as a user, scoped to
@@ -91,8 +104,22 @@ func (w *World) CreateUser(u User) User {
 	if u.DomainID == "" {
 		u.DomainID = "default"
 	}
+	u.Roles = append([]string(nil), u.Roles...)
 	w.users.put(u.ID, w.nextSeq(), &u)
 	return u
+}
+
+// Users lists the users.
+func (w *World) Users() []User {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	var out []User
+	for _, u := range w.users.list(nil) {
+		c := *u
+		c.Roles = append([]string(nil), u.Roles...)
+		out = append(out, c)
+	}
+	return out
 }
 
 // CreateApplicationCredential adds an application credential of a user.

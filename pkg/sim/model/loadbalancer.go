@@ -149,14 +149,15 @@ func (w *World) CreateLoadBalancer(lb LoadBalancer) (LoadBalancer, error) {
 	w.loadBalancers.put(lb.ID, w.nextSeq(), &lb)
 	w.changed("loadbalancer", lb.ID)
 	id := lb.ID
-	w.later(func() { w.settle(id) })
+	w.transit(KindLoadBalancer, id, StatusPendingCreate, func() { w.settle(id, StatusPendingCreate) })
 	return lb, nil
 }
 
-// settle makes a load balancer and its pending children ACTIVE and ONLINE.
-func (w *World) settle(lbID string) {
+// settle makes a load balancer in status from and its pending children
+// ACTIVE and ONLINE, or removes it from PENDING_DELETE.
+func (w *World) settle(lbID, from string) {
 	lb, ok := w.loadBalancers.get(lbID)
-	if !ok {
+	if !ok || lb.ProvisioningStatus != from {
 		return
 	}
 	if lb.ProvisioningStatus == StatusPendingDelete {
@@ -164,21 +165,28 @@ func (w *World) settle(lbID string) {
 		return
 	}
 	lb.ProvisioningStatus, lb.OperatingStatus, lb.UpdatedAt = StatusActive, "ONLINE", w.now().UTC()
+	w.eachChild(lbID, func(prov, op *string) { *prov, *op = StatusActive, "ONLINE" })
+	w.changed("loadbalancer", lbID)
+}
+
+// eachChild calls fn with the provisioning and operating status of each
+// listener, pool, member and monitor of a load balancer. Callers hold the
+// lock.
+func (w *World) eachChild(lbID string, fn func(provisioning, operating *string)) {
 	for _, l := range w.listeners.list(func(l *Listener) bool { return l.LoadBalancerID == lbID }) {
-		l.ProvisioningStatus, l.OperatingStatus = StatusActive, "ONLINE"
+		fn(&l.ProvisioningStatus, &l.OperatingStatus)
 	}
 	for _, p := range w.pools.list(func(p *Pool) bool { return p.LoadBalancerID == lbID }) {
-		p.ProvisioningStatus, p.OperatingStatus = StatusActive, "ONLINE"
+		fn(&p.ProvisioningStatus, &p.OperatingStatus)
 		for _, m := range w.members.list(func(m *Member) bool { return m.PoolID == p.ID }) {
-			m.ProvisioningStatus, m.OperatingStatus = StatusActive, "ONLINE"
+			fn(&m.ProvisioningStatus, &m.OperatingStatus)
 		}
 	}
 	for _, hm := range w.monitors.list(nil) {
 		if p, ok := w.pools.get(hm.PoolID); ok && p.LoadBalancerID == lbID {
-			hm.ProvisioningStatus, hm.OperatingStatus = StatusActive, "ONLINE"
+			fn(&hm.ProvisioningStatus, &hm.OperatingStatus)
 		}
 	}
-	w.changed("loadbalancer", lbID)
 }
 
 // mutate runs fn on an ACTIVE load balancer's tree and puts the load
@@ -197,7 +205,7 @@ func (w *World) mutate(lbID string, fn func(lb *LoadBalancer) error) error {
 	}
 	lb.ProvisioningStatus, lb.UpdatedAt = StatusPendingUpdate, w.now().UTC()
 	w.changed("loadbalancer", lbID)
-	w.later(func() { w.settle(lbID) })
+	w.transit(KindLoadBalancer, lbID, StatusPendingUpdate, func() { w.settle(lbID, StatusPendingUpdate) })
 	return nil
 }
 
@@ -249,7 +257,7 @@ func (w *World) DeleteLoadBalancer(id string, cascade bool) error {
 	}
 	lb.ProvisioningStatus = StatusPendingDelete
 	w.changed("loadbalancer", id)
-	w.later(func() { w.settle(id) })
+	w.transit(KindLoadBalancer, id, StatusPendingDelete, func() { w.settle(id, StatusPendingDelete) })
 	return nil
 }
 

@@ -74,6 +74,62 @@ func TestServerPortsAndNSXTwins(t *testing.T) {
 	}
 }
 
+// TestBoundPortGetsTheInstanceTag: a port made before its server (as epks
+// cluster create and HEAT make them) gets os-instance-uuid on its NSX
+// ports when the server is created on it, as VIO's NSX plugin updates the
+// backend port, and loses it with the server; other tags stay.
+func TestBoundPortGetsTheInstanceTag(t *testing.T) {
+	w, s := seeded(t)
+	net := s.Networks["k8scluster-pod"]
+	p, err := w.CreatePort(Port{NetworkID: net.ID, ProjectID: s.Project.ID, Name: "node-pod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsxID, _ := w.NSXPortOfAttachment(p.ID)
+	if err := w.SetPortTags(ManagerAPI, nsxID, append(TagsOf(mustPort(t, w, ManagerAPI, nsxID)), Tag{Scope: "ncp/cluster", Tag: "k8scluster"})); err != nil {
+		t.Fatal(err)
+	}
+	instance := func(api PortAPI, id string) (string, map[string]string) {
+		tags := map[string]string{}
+		for _, tg := range TagsOf(mustPort(t, w, api, id)) {
+			tags[tg.Scope] = tg.Tag
+		}
+		return tags["os-instance-uuid"], tags
+	}
+	if got, _ := instance(ManagerAPI, nsxID); got != "" {
+		t.Fatalf("an unbound port has os-instance-uuid %s", got)
+	}
+	sv, err := w.CreateServer(Server{Name: "node", ProjectID: s.Project.ID}, []NIC{{PortID: p.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		api PortAPI
+		id  string
+	}{{ManagerAPI, nsxID}, {PolicyAPI, p.ID}} {
+		if got, tags := instance(x.api, x.id); got != sv.ID || tags["os-neutron-port-id"] != p.ID {
+			t.Errorf("API %d: tags after the server was created on the port: %v", x.api, tags)
+		}
+	}
+	if _, tags := instance(ManagerAPI, nsxID); tags["ncp/cluster"] != "k8scluster" {
+		t.Errorf("another writer's tag was lost: %v", tags)
+	}
+	if err := w.DeleteServer(sv.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, tags := instance(ManagerAPI, nsxID); got != "" || tags["ncp/cluster"] != "k8scluster" {
+		t.Errorf("tags after the server was deleted: %v", tags)
+	}
+}
+
+func mustPort(t *testing.T, w *World, api PortAPI, id string) map[string]any {
+	t.Helper()
+	body, err := w.GetPort(api, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
 func TestNSXUpdateKeepsUnknownFieldsAndChecksRevision(t *testing.T) {
 	w, _ := seeded(t)
 	id := w.NSXPortIDs(ManagerAPI)[0]
@@ -100,7 +156,7 @@ func TestNSXUpdateKeepsUnknownFieldsAndChecksRevision(t *testing.T) {
 		t.Fatalf("missing revision: %v", err)
 	}
 	q, _ := ParseQuery(`resource_type:LogicalPort AND tags.scope:ncp\/cluster AND tags.tag:k8scluster`)
-	if got := w.SearchPorts(ManagerAPI, q); len(got) != 1 || got[0]["id"] != id {
+	if got := w.Search(ManagerAPI, q); len(got) != 1 || got[0]["id"] != id {
 		t.Errorf("search found %d ports", len(got))
 	}
 }
@@ -220,25 +276,75 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
-func TestParseQuery(t *testing.T) {
-	for _, tc := range []struct {
-		in    string
-		terms int
-		err   bool
-	}{
-		{`resource_type:LogicalPort`, 1, false},
-		{`tags.scope:ncp\/cluster AND tags.tag:"a b"`, 2, false},
-		{`nonsense`, 0, true},
-		{`a:b OR c:d`, 0, true},
-		{``, 0, true},
-	} {
-		q, err := ParseQuery(tc.in)
-		if (err != nil) != tc.err || len(q.Terms) != tc.terms {
-			t.Errorf("%q: %v %v", tc.in, q, err)
+// TestAttachmentsAPILifecycle: Cinder's attachments API moves a volume
+// through reserved, attaching and in-use; a multiattach volume takes a
+// second instance; deleting a connected attachment detaches through the
+// transition table (a lifecycle fault holds it detaching), a reserved one
+// at once.
+func TestAttachmentsAPILifecycle(t *testing.T) {
+	w, s := seeded(t)
+	node0, node1 := s.Servers["k8scluster-minion-0"].ID, s.Servers["k8scluster-minion-1"].ID
+	v, err := w.CreateVolume(Volume{Size: 1, ProjectID: s.Project.ID, Multiattach: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(want string) func() bool {
+		return func() bool { got, _ := w.Volume(v.ID); return got.Status == want }
+	}
+	eventually(t, "available", status("available"))
+	want := func(what, status string) {
+		t.Helper()
+		if got, _ := w.Volume(v.ID); got.Status != status {
+			t.Fatalf("%s: volume %s, want %s", what, got.Status, status)
 		}
 	}
-	q, _ := ParseQuery(`tags.scope:ncp\/cluster AND tags.tag:"a b"`)
-	if q.Terms[0].Value != "ncp/cluster" || q.Terms[1].Value != "a b" {
-		t.Errorf("unescaping: %+v", q.Terms)
+	a, err := w.CreateAttachment(v.ID, node0, nil, "")
+	if err != nil || a.Status != AttachStatusReserved || a.Mode != "rw" {
+		t.Fatalf("create: %+v %v", a, err)
+	}
+	want("reserved", "reserved")
+	if a, err = w.UpdateAttachment(a.AttachmentID, map[string]any{"host": "node-0"}); err != nil || a.Status != AttachStatusAttaching {
+		t.Fatalf("update: %+v %v", a, err)
+	}
+	want("connected", "attaching")
+	if a, err = w.CompleteAttachment(a.AttachmentID); err != nil || !a.Attached() || a.AttachedAt.IsZero() {
+		t.Fatalf("complete: %+v %v", a, err)
+	}
+	want("completed", "in-use")
+	// Multiattach: a second instance reserves the in-use volume.
+	b, err := w.CreateAttachment(v.ID, node1, nil, "ro")
+	if err != nil || b.Mode != "ro" {
+		t.Fatalf("a second instance: %+v %v", b, err)
+	}
+	want("second reserved", "reserved")
+	left, err := w.DeleteAttachment(b.AttachmentID)
+	if err != nil || len(left) != 1 || left[0].AttachmentID != a.AttachmentID {
+		t.Fatalf("delete the reservation: %+v %v", left, err)
+	}
+	want("reservation deleted", "in-use")
+
+	f, err := w.AddLifecycleFault(LifecycleFault{Kind: KindVolume, Object: v.ID, From: "detaching"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left, err = w.DeleteAttachment(a.AttachmentID); err != nil || len(left) != 0 {
+		t.Fatalf("delete: %+v %v", left, err)
+	}
+	want("deleted", "detaching")
+	time.Sleep(20 * time.Millisecond)
+	want("held by the fault", "detaching")
+	w.RemoveLifecycleFault(f.ID)
+	eventually(t, "available", status("available"))
+	if _, err := w.DeleteAttachment(a.AttachmentID); !errors.As(err, new(*ErrNotFound)) {
+		t.Errorf("a deleted attachment: %v", err)
+	}
+
+	single, _ := w.CreateVolume(Volume{Size: 1, ProjectID: s.Project.ID})
+	eventually(t, "available", func() bool { got, _ := w.Volume(single.ID); return got.Status == "available" })
+	if _, err := w.CreateAttachment(single.ID, node0, map[string]any{"host": "node-0"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.CreateAttachment(single.ID, node1, nil, ""); !errors.As(err, new(*ErrBadRequest)) {
+		t.Errorf("a second instance on a volume that is not multiattach: %v", err)
 	}
 }

@@ -193,6 +193,35 @@ func (w *World) createLogicalPort(p *Port, n *Network) {
 	w.segmentPorts.put(sp.ID, w.nextSeq(), &sp)
 }
 
+// updateLogicalPortTags puts a Neutron port's VIO tags (os-*) on its NSX
+// ports again after the port was bound to a server or unbound from one, as
+// VIO's NSX plugin updates the backend port (os-instance-uuid comes and
+// goes), keeping every other tag; the revision moves on. Callers hold the
+// lock.
+func (w *World) updateLogicalPortTags(p *Port) {
+	var targets []*LogicalPort
+	if mp, ok := w.nsxPorts.get(w.nsxPortByAttach[p.ID]); ok {
+		targets = append(targets, mp)
+	}
+	if sp, ok := w.segmentPorts.get(p.ID); ok {
+		targets = append(targets, sp)
+	}
+	for _, lp := range targets {
+		tags := w.portTags(p)
+		old, _ := lp.Body["tags"].([]any)
+		for _, t := range old {
+			if m, ok := t.(map[string]any); ok && !strings.HasPrefix(fmt.Sprint(m["scope"]), "os-") {
+				tags = append(tags, t)
+			}
+		}
+		lp.Body["tags"] = tags
+		lp.Revision++
+		lp.Body["_revision"] = lp.Revision
+		lp.Body["_last_modified_time"] = w.millis()
+		w.changed("logical-port", lp.ID)
+	}
+}
+
 func (w *World) deleteLogicalPort(neutronPortID string) {
 	if id, ok := w.nsxPortByAttach[neutronPortID]; ok {
 		w.nsxPorts.del(id)
@@ -218,10 +247,79 @@ func (w *World) portStore(api PortAPI) *store[LogicalPort] {
 	return &w.nsxPorts
 }
 
-// PortFilter selects NSX ports.
+// PortFilter selects NSX ports, as the list parameters of NSX's
+// /api/v1/logical-ports do (the Policy API's segment ports by SwitchID).
 type PortFilter struct {
-	SwitchID     string // logical_switch_id, or the segment id
-	AttachmentID string
+	SwitchID       string // logical_switch_id, or the segment id
+	AttachmentID   string
+	AttachmentType string // VIF, LOGICALROUTER, BRIDGEENDPOINT, DHCP_SERVICE, METADATA_PROXY, L2VPN_SESSION, NONE
+	ParentVIFID    string // ports with a CHILD VIF attachment of this parent VIF
+	ContainerOnly  bool   // only CHILD VIF ports
+	// TransportZoneID selects ports of switches in the zone.
+	TransportZoneID    string
+	SwitchingProfileID string
+	// TransportNodeID selects VIFs bound to a transport node
+	// (attachment context transport_node_uuid, INDEPENDENT VIFs).
+	TransportNodeID string
+	// BridgeClusterID selects ports of bridge endpoints of the cluster.
+	BridgeClusterID string
+}
+
+// attachmentTypes are the values NSX takes for attachment_type.
+var attachmentTypes = map[string]bool{"VIF": true, "LOGICALROUTER": true, "BRIDGEENDPOINT": true, "DHCP_SERVICE": true,
+	"METADATA_PROXY": true, "L2VPN_SESSION": true, "NONE": true}
+
+// ValidAttachmentType reports whether NSX takes t as attachment_type.
+func ValidAttachmentType(t string) bool { return attachmentTypes[t] }
+
+// matches reports whether a port passes the filter. Callers hold the lock.
+func (w *World) matches(p *LogicalPort, f PortFilter) bool {
+	if (f.SwitchID != "" && p.SwitchID != f.SwitchID) || (f.AttachmentID != "" && p.AttachmentID != f.AttachmentID) {
+		return false
+	}
+	att, _ := p.Body["attachment"].(map[string]any)
+	ctx, _ := att["context"].(map[string]any)
+	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
+	if f.AttachmentType != "" {
+		typ := str(att, "attachment_type")
+		if att == nil {
+			typ = "NONE"
+		}
+		if typ != f.AttachmentType {
+			return false
+		}
+	}
+	if f.ContainerOnly && str(ctx, "vif_type") != "CHILD" {
+		return false
+	}
+	if f.ParentVIFID != "" && (str(ctx, "vif_type") != "CHILD" || str(ctx, "parent_vif_id") != f.ParentVIFID) {
+		return false
+	}
+	if f.TransportNodeID != "" && str(ctx, "transport_node_uuid") != f.TransportNodeID {
+		return false
+	}
+	if f.BridgeClusterID != "" && (str(att, "attachment_type") != "BRIDGEENDPOINT" || str(ctx, "bridge_cluster_id") != f.BridgeClusterID) {
+		return false
+	}
+	if f.TransportZoneID != "" {
+		ls, ok := w.switches.get(p.SwitchID)
+		if !ok || ls.TransportZoneID != f.TransportZoneID {
+			return false
+		}
+	}
+	if f.SwitchingProfileID != "" {
+		found := false
+		profiles, _ := p.Body["switching_profile_ids"].([]any)
+		for _, pr := range profiles {
+			if m, ok := pr.(map[string]any); ok && m["value"] == f.SwitchingProfileID {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // ListPorts returns a page of NSX ports: up to pageSize after cursor (an
@@ -233,38 +331,77 @@ func (w *World) ListPorts(api PortAPI, f PortFilter, cursor string, pageSize int
 	st := w.portStore(api)
 	var matching []*LogicalPort
 	if f.AttachmentID != "" && api == ManagerAPI {
-		if p, ok := st.get(w.nsxPortByAttach[f.AttachmentID]); ok && (f.SwitchID == "" || p.SwitchID == f.SwitchID) {
+		if p, ok := st.get(w.nsxPortByAttach[f.AttachmentID]); ok && w.matches(p, f) {
 			matching = []*LogicalPort{p}
 		}
+		for _, p := range st.list(func(p *LogicalPort) bool { return p.AttachmentID == f.AttachmentID && !p.Protected }) {
+			if w.matches(p, f) {
+				matching = append(matching, p) // ports clients created with that attachment
+			}
+		}
 	} else {
-		matching = st.list(func(p *LogicalPort) bool {
-			return (f.SwitchID == "" || p.SwitchID == f.SwitchID) && (f.AttachmentID == "" || p.AttachmentID == f.AttachmentID)
-		})
+		matching = st.list(func(p *LogicalPort) bool { return w.matches(p, f) })
 	}
+	page, next, err := cut(matching, cursor, pageSize, func(p *LogicalPort) map[string]any { return deepCopy(p.Body) })
+	return page, next, len(matching), err
+}
+
+// cut pages a list at an opaque cursor (a position).
+func cut[T any](list []T, cursor string, pageSize int, view func(T) map[string]any) ([]map[string]any, string, error) {
 	start := 0
 	if cursor != "" {
 		n, err := strconv.Atoi(cursor)
 		if err != nil || n < 0 {
-			return nil, "", 0, &ErrBadRequest{fmt.Sprintf("Invalid cursor %q", cursor)}
+			return nil, "", &ErrBadRequest{fmt.Sprintf("Invalid cursor %q", cursor)}
 		}
 		start = n
 	}
-	if start > len(matching) {
-		start = len(matching)
-	}
-	end := start + pageSize
-	if end > len(matching) {
-		end = len(matching)
-	}
+	start = min(start, len(list))
+	end := min(start+pageSize, len(list))
 	page := make([]map[string]any, 0, end-start)
-	for _, p := range matching[start:end] {
-		page = append(page, deepCopy(p.Body))
+	for _, v := range list[start:end] {
+		page = append(page, view(v))
 	}
 	next := ""
-	if end < len(matching) {
+	if end < len(list) {
 		next = strconv.Itoa(end)
 	}
-	return page, next, len(matching), nil
+	return page, next, nil
+}
+
+// CreateNSXPort creates a Manager API logical port from its JSON, as a
+// client (NCP, for a pod's CHILD VIF) does: it needs logical_switch_id of
+// a switch and admin_state; it is the client's, not protected.
+func (w *World) CreateNSXPort(body map[string]any, user string) (map[string]any, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lsID, _ := body["logical_switch_id"].(string)
+	if _, ok := w.switches.get(lsID); !ok {
+		return nil, &ErrBadRequest{fmt.Sprintf("Logical switch %q could not be found: give logical_switch_id of a switch.", lsID)}
+	}
+	if st, _ := body["admin_state"].(string); st != "UP" && st != "DOWN" {
+		return nil, &ErrBadRequest{"Field level validation errors: {admin_state: required field must be UP or DOWN}"}
+	}
+	p := LogicalPort{ID: NewID(), SwitchID: lsID}
+	next := deepCopy(body)
+	if att, ok := next["attachment"].(map[string]any); ok {
+		p.AttachmentID, _ = att["id"].(string)
+		if _, ok := att["attachment_type"]; !ok {
+			att["attachment_type"] = "VIF"
+		}
+	}
+	now := w.millis()
+	for k, v := range map[string]any{"id": p.ID, "resource_type": "LogicalPort", "_create_user": user, "_create_time": now,
+		"_last_modified_user": user, "_last_modified_time": now, "_system_owned": false, "_protection": "NOT_PROTECTED", "_revision": int64(0)} {
+		next[k] = v
+	}
+	if _, ok := next["display_name"]; !ok {
+		next["display_name"] = p.ID
+	}
+	p.Body = next
+	w.nsxPorts.put(p.ID, w.nextSeq(), &p)
+	w.changed("logical-port", p.ID)
+	return deepCopy(next), nil
 }
 
 // GetPort returns an NSX port's JSON.
@@ -399,19 +536,86 @@ func (w *World) NSXPortOfAttachment(neutronPortID string) (string, bool) {
 	return id, ok
 }
 
-// SearchPorts returns the ports matching an NSX search query, sorted by id
-// for stable paging. See ParseQuery for the syntax understood.
-func (w *World) SearchPorts(api PortAPI, q Query) []map[string]any {
+// Search returns the objects of an API matching an NSX search query,
+// sorted by id for stable paging: the Manager API's logical ports and
+// switches, the Policy API's segments and segment ports. See ParseQuery
+// for the syntax.
+func (w *World) Search(api PortAPI, q Query) []map[string]any {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	var out []map[string]any
+	keep := func(obj map[string]any) {
+		if q.Matches(obj) {
+			out = append(out, deepCopy(obj))
+		}
+	}
 	for _, p := range w.portStore(api).list(nil) {
-		if q.Matches(p.Body) {
-			out = append(out, deepCopy(p.Body))
+		keep(p.Body)
+	}
+	for _, ls := range w.switches.list(nil) {
+		if api == PolicyAPI {
+			keep(w.segmentBody(ls))
+		} else {
+			keep(SwitchBody(*ls))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return fmt.Sprint(out[i]["id"]) < fmt.Sprint(out[j]["id"]) })
 	return out
+}
+
+// SwitchBody is a logical switch as the Manager API shows it.
+func SwitchBody(ls LogicalSwitch) map[string]any {
+	tags := []any{}
+	for _, t := range ls.Tags {
+		tags = append(tags, map[string]any{"scope": t.Scope, "tag": t.Tag})
+	}
+	return map[string]any{"resource_type": "LogicalSwitch", "id": ls.ID, "display_name": ls.DisplayName,
+		"transport_zone_id": ls.TransportZoneID, "admin_state": "UP", "replication_mode": "MTEP", "tags": tags,
+		"_revision": ls.Revision, "_create_user": openstackUser, "_protection": "REQUIRE_OVERRIDE"}
+}
+
+// segmentBody is a network's switch as the Policy API shows it, a segment
+// whose id is the Neutron network id. Callers hold the lock.
+func (w *World) segmentBody(ls *LogicalSwitch) map[string]any {
+	tags := []any{}
+	for _, t := range ls.Tags {
+		tags = append(tags, map[string]any{"scope": t.Scope, "tag": t.Tag})
+	}
+	var subnets []any
+	if n, ok := w.networks.get(ls.NetworkID); ok {
+		for _, id := range n.SubnetIDs {
+			if sn, ok := w.subnets.get(id); ok {
+				subnets = append(subnets, map[string]any{"gateway_address": sn.GatewayIP, "network": sn.CIDR})
+			}
+		}
+	}
+	return map[string]any{"resource_type": "Segment", "id": ls.NetworkID, "display_name": ls.DisplayName,
+		"path": "/infra/segments/" + ls.NetworkID, "parent_path": "/infra", "relative_path": ls.NetworkID,
+		"unique_id": ls.ID, "transport_zone_path": "/infra/sites/default/enforcement-points/default/transport-zones/" + ls.TransportZoneID,
+		"admin_state": "UP", "replication_mode": "MTEP", "type": "DISCONNECTED", "subnets": subnets, "tags": tags,
+		"marked_for_delete": false, "overridden": false, "_revision": ls.Revision, "_create_user": openstackUser,
+		"_protection": "REQUIRE_OVERRIDE", "_system_owned": false}
+}
+
+// Segments returns a page of the Policy API's segments (see ListPorts for
+// the cursor), and the total.
+func (w *World) Segments(cursor string, pageSize int) ([]map[string]any, string, int, error) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	list := w.switches.list(nil)
+	page, next, err := cut(list, cursor, pageSize, w.segmentBody)
+	return page, next, len(list), err
+}
+
+// Segment returns a segment by id (the Neutron network id).
+func (w *World) Segment(id string) (map[string]any, error) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	ls, ok := w.switches.get(w.switchByNetwork[id])
+	if !ok {
+		return nil, &ErrNotFound{"Segment", id}
+	}
+	return w.segmentBody(ls), nil
 }
 
 func toInt64(v any) (int64, bool) {

@@ -33,8 +33,12 @@ type SeedProject struct {
 
 // SeedUser is a user of the project, with optional application credentials.
 type SeedUser struct {
-	Name                   string              `json:"name"`
-	Password               string              `json:"password"`
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	// Roles on the project [admin, member, reader]: give [member, reader]
+	// for a user Keystone's policy does not let see other projects or
+	// the endpoints.
+	Roles                  []string            `json:"roles,omitempty"`
 	ApplicationCredentials []SeedAppCredential `json:"applicationCredentials,omitempty"`
 }
 
@@ -145,7 +149,11 @@ func (w *World) Apply(s Seed) (*Seeded, error) {
 	out := &Seeded{Users: map[string]User{}, Networks: map[string]Network{}, Subnets: map[string]Subnet{}, Servers: map[string]Server{}, NSX: s.NSX}
 	out.Project = w.CreateProject(Project{ID: s.Project.ID, Name: s.Project.Name, DomainID: s.Project.DomainID})
 	for _, u := range s.Users {
-		user := w.CreateUser(User{Name: u.Name, Password: u.Password, DomainID: out.Project.DomainID, ProjectID: out.Project.ID})
+		roles := u.Roles
+		if len(roles) == 0 {
+			roles = []string{"admin", "member", "reader"}
+		}
+		user := w.CreateUser(User{Name: u.Name, Password: u.Password, DomainID: out.Project.DomainID, ProjectID: out.Project.ID, Roles: roles})
 		for _, ac := range u.ApplicationCredentials {
 			if _, err := w.CreateApplicationCredential(ApplicationCredential{ID: ac.ID, Secret: ac.Secret, UserID: user.ID}); err != nil {
 				return nil, err

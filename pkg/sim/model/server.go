@@ -54,11 +54,32 @@ type Server struct {
 
 // VolumeAttachment is a volume attached to a server.
 type VolumeAttachment struct {
-	ID       string // the attachment's id; Nova uses the volume id
+	ID       string // Nova's id of the attachment: the volume id
 	VolumeID string
 	ServerID string
 	Device   string
+	// AttachmentID is Cinder's id of the attachment (the attachments API).
+	AttachmentID string
+	// Status is Cinder's attach status: reserved (made through the
+	// attachments API without a connector), attaching, then attached.
+	Status     string
+	AttachedAt time.Time
+	// Connector is the host's connector an attachments API client gave
+	// (nil for Nova's attaches and reserved attachments).
+	Connector map[string]any
+	// Mode is the attach mode, rw unless a client asked for ro.
+	Mode string
 }
+
+// Attached reports whether Cinder has completed the attachment.
+func (a VolumeAttachment) Attached() bool { return a.Status == AttachStatusAttached }
+
+// Cinder's attach statuses.
+const (
+	AttachStatusReserved  = "reserved"
+	AttachStatusAttaching = "attaching"
+	AttachStatusAttached  = "attached"
+)
 
 // NIC asks for a port of a server on a network, optionally with an address.
 type NIC struct {
@@ -140,6 +161,7 @@ func (w *World) CreateServer(s Server, nics []NIC) (Server, error) {
 			p.DeviceID, p.DeviceOwner, p.Status, p.UpdatedAt = s.ID, "compute:"+s.AvailabilityZone, "ACTIVE", w.now().UTC()
 			w.portsByDevice[s.ID] = append(w.portsByDevice[s.ID], p.ID)
 			w.changed("port", p.ID)
+			w.updateLogicalPortTags(p)
 			continue
 		}
 		port := Port{NetworkID: nic.NetworkID, DeviceID: s.ID, DeviceOwner: "compute:" + s.AvailabilityZone, ProjectID: s.ProjectID}
@@ -172,7 +194,7 @@ func (w *World) CreateServer(s Server, nics []NIC) (Server, error) {
 	}
 	if s.Status == "BUILD" && !s.Booted {
 		id := s.ID
-		w.later(func() {
+		w.transit(KindServer, id, "BUILD", func() {
 			if sv, ok := w.servers.get(id); ok && sv.Status == "BUILD" {
 				sv.Status, sv.UpdatedAt = "ACTIVE", w.now().UTC()
 				w.changed("server", id)
@@ -245,6 +267,7 @@ func (w *World) DeleteServer(id string) error {
 			w.unindexDevice(p)
 			p.DeviceID, p.DeviceOwner, p.Status, p.UpdatedAt = "", "", "DOWN", w.now().UTC()
 			w.changed("port", pid)
+			w.updateLogicalPortTags(p)
 		}
 	}
 	for _, g := range w.serverGroups.list(nil) {

@@ -99,7 +99,7 @@ func (w *World) CreateVolume(v Volume) (Volume, error) {
 	w.volumes.put(v.ID, w.nextSeq(), &v)
 	w.changed("volume", v.ID)
 	id := v.ID
-	w.later(func() { w.setVolumeStatus(id, "creating", "available") })
+	w.transit(KindVolume, id, "creating", func() { w.setVolumeStatus(id, "creating", "available") })
 	return cloneVolume(&v), nil
 }
 
@@ -160,8 +160,8 @@ func (w *World) DeleteVolume(id string) error {
 	v.Status = "deleting"
 	v.UpdatedAt = w.now().UTC()
 	w.changed("volume", id)
-	w.later(func() {
-		if _, ok := w.volumes.get(id); ok {
+	w.transit(KindVolume, id, "deleting", func() {
+		if v, ok := w.volumes.get(id); ok && v.Status == "deleting" {
 			w.volumes.del(id)
 			w.changed("volume", id)
 		}
@@ -187,7 +187,7 @@ func (w *World) ExtendVolume(id string, newSize int, inUseAllowed bool) error {
 	back := v.Status
 	v.Status = "extending"
 	w.changed("volume", id)
-	w.later(func() {
+	w.transit(KindVolume, id, "extending", func() {
 		if v, ok := w.volumes.get(id); ok && v.Status == "extending" {
 			v.Size, v.Status, v.UpdatedAt = newSize, back, w.now().UTC()
 			w.changed("volume", id)
@@ -220,21 +220,36 @@ func (w *World) AttachVolume(serverID, volumeID, device string) (VolumeAttachmen
 	if device == "" {
 		device = fmt.Sprintf("/dev/sd%c", 'b'+len(s.Attachments))
 	}
-	a := VolumeAttachment{ID: volumeID, VolumeID: volumeID, ServerID: serverID, Device: device}
-	// Nova records the attachment at once; Cinder shows it on the volume
-	// when the attach completes, with the volume in-use.
+	a := VolumeAttachment{ID: volumeID, VolumeID: volumeID, ServerID: serverID, Device: device,
+		AttachmentID: NewID(), Status: AttachStatusAttaching}
+	// Nova records the attachment at once, and Cinder its attachment
+	// (attaching); the volume shows it once the attach completes
+	// (attached), with the volume in-use.
 	s.Attachments = append(s.Attachments, a)
+	v.Attachments = append(v.Attachments, a)
 	v.Status = "attaching"
 	v.UpdatedAt = w.now().UTC()
 	w.changed("volume", volumeID)
 	w.changed("server", serverID)
-	w.later(func() {
+	w.transit(KindVolume, volumeID, "attaching", func() {
 		v, ok := w.volumes.get(volumeID)
 		if !ok || v.Status != "attaching" {
 			return
 		}
-		v.Attachments = append(v.Attachments, a)
-		v.Status, v.UpdatedAt = "in-use", w.now().UTC()
+		now := w.now().UTC()
+		for i := range v.Attachments {
+			if v.Attachments[i].AttachmentID == a.AttachmentID {
+				v.Attachments[i].Status, v.Attachments[i].AttachedAt = AttachStatusAttached, now
+			}
+		}
+		if s, ok := w.servers.get(serverID); ok {
+			for i := range s.Attachments {
+				if s.Attachments[i].AttachmentID == a.AttachmentID {
+					s.Attachments[i].Status, s.Attachments[i].AttachedAt = AttachStatusAttached, now
+				}
+			}
+		}
+		v.Status, v.UpdatedAt = "in-use", now
 		w.changed("volume", volumeID)
 	})
 	return a, nil
@@ -264,8 +279,8 @@ func (w *World) DetachVolume(serverID, volumeID string) error {
 	v.Status = "detaching"
 	w.changed("server", serverID)
 	w.changed("volume", volumeID)
-	w.later(func() {
-		if v, ok := w.volumes.get(volumeID); ok {
+	w.transit(KindVolume, volumeID, "detaching", func() {
+		if v, ok := w.volumes.get(volumeID); ok && v.Status == "detaching" {
 			w.detachVolume(v, serverID)
 		}
 	})
@@ -278,10 +293,11 @@ func (w *World) detachVolume(v *Volume, serverID string) {
 	if s, ok := w.servers.get(serverID); ok {
 		s.Attachments = removeAttachment(s.Attachments, v.ID, serverID)
 	}
-	if len(v.Attachments) == 0 {
-		v.Status = "available"
-	} else {
-		v.Status = "in-use"
+	v.Status = "available"
+	for _, a := range v.Attachments {
+		if a.Attached() {
+			v.Status = "in-use"
+		}
 	}
 	v.UpdatedAt = w.now().UTC()
 	w.changed("volume", v.ID)
@@ -320,7 +336,7 @@ func (w *World) CreateSnapshot(s Snapshot, force bool) (Snapshot, error) {
 	w.snapshots.put(s.ID, w.nextSeq(), &s)
 	w.changed("snapshot", s.ID)
 	id := s.ID
-	w.later(func() {
+	w.transit(KindSnapshot, id, "creating", func() {
 		if s, ok := w.snapshots.get(id); ok && s.Status == "creating" {
 			s.Status, s.UpdatedAt = "available", w.now().UTC()
 			w.changed("snapshot", id)
@@ -366,12 +382,85 @@ func (w *World) DeleteSnapshot(id string) error {
 	}
 	s.Status = "deleting"
 	w.changed("snapshot", id)
-	w.later(func() {
-		if _, ok := w.snapshots.get(id); ok {
+	w.transit(KindSnapshot, id, "deleting", func() {
+		if s, ok := w.snapshots.get(id); ok && s.Status == "deleting" {
 			w.snapshots.del(id)
 			w.changed("snapshot", id)
 		}
 	})
+	return nil
+}
+
+// VolumeAttachments lists Cinder's attachments of the volumes keep
+// selects, in the volumes' order.
+func (w *World) VolumeAttachments(keep func(*Volume) bool) []VolumeAttachment {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	var out []VolumeAttachment
+	for _, v := range w.volumes.list(keep) {
+		out = append(out, v.Attachments...)
+	}
+	return out
+}
+
+// UpdateVolume changes a volume's name, description or metadata (nil
+// leaves a field as it is; metadata replaces the volume's).
+func (w *World) UpdateVolume(id string, name, description *string, metadata map[string]string) (Volume, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v, ok := w.volumes.get(id)
+	if !ok {
+		return Volume{}, &ErrNotFound{"volume", id}
+	}
+	if name != nil {
+		v.Name = *name
+	}
+	if description != nil {
+		v.Description = *description
+	}
+	if metadata != nil {
+		v.Metadata = cloneMap(metadata)
+	}
+	v.UpdatedAt = w.now().UTC()
+	w.changed("volume", id)
+	return cloneVolume(v), nil
+}
+
+// SetVolumeMetadata merges metadata into a volume's (replace: instead of
+// it) and returns the volume's metadata after; an empty value string is
+// a value like any other, as Cinder keeps it.
+func (w *World) SetVolumeMetadata(id string, metadata map[string]string, replace bool) (map[string]string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v, ok := w.volumes.get(id)
+	if !ok {
+		return nil, &ErrNotFound{"volume", id}
+	}
+	if replace {
+		v.Metadata = map[string]string{}
+	}
+	for k, val := range metadata {
+		v.Metadata[k] = val
+	}
+	v.UpdatedAt = w.now().UTC()
+	w.changed("volume", id)
+	return cloneMap(v.Metadata), nil
+}
+
+// DeleteVolumeMetadata removes a key of a volume's metadata.
+func (w *World) DeleteVolumeMetadata(id, key string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v, ok := w.volumes.get(id)
+	if !ok {
+		return &ErrNotFound{"volume", id}
+	}
+	if _, ok := v.Metadata[key]; !ok {
+		return &ErrNotFound{"volume metadata", key}
+	}
+	delete(v.Metadata, key)
+	v.UpdatedAt = w.now().UTC()
+	w.changed("volume", id)
 	return nil
 }
 

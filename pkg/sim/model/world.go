@@ -11,8 +11,10 @@ package model
 import (
 	"crypto/rand"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -67,13 +69,17 @@ type World struct {
 	quotas          map[string]map[string]int // project id -> resource -> limit (-1 none)
 	closed          bool
 	changeListeners []func(kind, id string)
-	pending         map[int64]*pendingChange
-}
 
-// pendingChange is an asynchronous status change waiting for its time.
-type pendingChange struct {
-	timer *time.Timer
-	fn    func()
+	// The transition table, the rows' own delays, the transitions waiting
+	// for their time (and the earliest time one is due, UnixNano, read
+	// without the lock by Advance), those lifecycle faults hold, and the
+	// faults.
+	table           []Transition
+	rowDelays       map[int]time.Duration
+	pending         map[int64]*pendingChange
+	nextDue         atomic.Int64
+	held            map[int64]*pendingChange
+	lifecycleFaults []*LifecycleFault
 }
 
 // Options configure a new World.
@@ -97,7 +103,7 @@ func New(opts Options) *World {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &World{
+	w := &World{
 		Region:          opts.Region,
 		transition:      opts.Transition,
 		now:             opts.Now,
@@ -110,13 +116,19 @@ func New(opts Options) *World {
 		defaultPools:    map[string]bool{},
 		defaultSGs:      map[string]string{},
 		quotas:          map[string]map[string]int{},
+		table:           DefaultTransitions(),
+		pending:         map[int64]*pendingChange{},
+		held:            map[int64]*pendingChange{},
 	}
+	w.nextDue.Store(math.MaxInt64)
+	return w
 }
 
 // Now is the world's clock.
 func (w *World) Now() time.Time { return w.now() }
 
-// SetTransition changes the delay of asynchronous status changes, e.g. to
+// SetTransition changes the default delay of asynchronous status changes
+// (the rows of the transition table without a delay of their own), e.g. to
 // simulate a slow cloud.
 func (w *World) SetTransition(d time.Duration) {
 	w.mu.Lock()
@@ -136,49 +148,9 @@ func (w *World) Close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
-}
-
-// later runs fn under the lock after the transition delay. Callers hold the
-// lock.
-func (w *World) later(fn func()) {
-	if w.closed {
-		return
-	}
-	if w.pending == nil {
-		w.pending = map[int64]*pendingChange{}
-	}
-	id := w.nextSeq()
-	p := &pendingChange{fn: fn}
-	w.pending[id] = p
-	p.timer = time.AfterFunc(w.transition, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if _, ok := w.pending[id]; ok && !w.closed {
-			delete(w.pending, id)
-			fn()
-		}
-	})
-}
-
-// Settle makes every pending asynchronous change happen now, in the order
-// they were asked for: volumes become available, load balancers ACTIVE.
-// Tests use it with a long transition delay to step the world
-// deterministically.
-func (w *World) Settle() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for len(w.pending) > 0 {
-		ids := make([]int64, 0, len(w.pending))
-		for id := range w.pending {
-			ids = append(ids, id)
-		}
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-		for _, id := range ids {
-			p := w.pending[id]
-			delete(w.pending, id)
-			p.timer.Stop()
-			p.fn()
-		}
+	for seq, p := range w.pending {
+		p.stop()
+		delete(w.pending, seq)
 	}
 }
 

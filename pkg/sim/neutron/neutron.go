@@ -17,27 +17,27 @@ import (
 // "/v2.0/ports" and serves version discovery at "/".
 func Handler(world *model.World, base func() string) http.Handler {
 	n := &neutron{world: world, base: base}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v2.0/extensions", n.extensions)
+	mux := api.NewMux(api.Neutron)
+	mux.HandleFunc("GET /v2.0/extensions", get(n.extensions))
 	mux.HandleFunc("GET /v2.0/networks", n.list("networks", n.networkViews))
 	mux.HandleFunc("GET /v2.0/networks/{id}", n.get("network", n.networkViews))
-	mux.HandleFunc("POST /v2.0/networks", n.createNetwork)
+	mux.HandleFunc("POST /v2.0/networks", n.createNetwork())
 	mux.HandleFunc("PUT /v2.0/networks/{id}", n.updateNetwork())
 	mux.HandleFunc("DELETE /v2.0/networks/{id}", n.del(world.DeleteNetwork))
 	mux.HandleFunc("GET /v2.0/subnets", n.list("subnets", n.subnetViews))
 	mux.HandleFunc("GET /v2.0/subnets/{id}", n.get("subnet", n.subnetViews))
-	mux.HandleFunc("POST /v2.0/subnets", n.createSubnet)
+	mux.HandleFunc("POST /v2.0/subnets", n.createSubnet())
 	mux.HandleFunc("PUT /v2.0/subnets/{id}", n.updateSubnet())
 	mux.HandleFunc("DELETE /v2.0/subnets/{id}", n.del(world.DeleteSubnet))
 	mux.HandleFunc("GET /v2.0/ports", n.list("ports", n.portViews))
 	mux.HandleFunc("GET /v2.0/ports/{id}", n.get("port", n.portViews))
-	mux.HandleFunc("POST /v2.0/ports", n.createPort)
-	mux.HandleFunc("PUT /v2.0/ports/{id}", n.updatePort)
+	mux.HandleFunc("POST /v2.0/ports", n.createPort())
+	mux.HandleFunc("PUT /v2.0/ports/{id}", n.updatePort())
 	mux.HandleFunc("DELETE /v2.0/ports/{id}", n.del(world.DeletePort))
 	mux.HandleFunc("GET /v2.0/floatingips", n.list("floatingips", n.floatingIPViews))
 	mux.HandleFunc("GET /v2.0/floatingips/{id}", n.get("floatingip", n.floatingIPViews))
-	mux.HandleFunc("POST /v2.0/floatingips", n.createFloatingIP)
-	mux.HandleFunc("PUT /v2.0/floatingips/{id}", n.updateFloatingIP)
+	mux.HandleFunc("POST /v2.0/floatingips", n.createFloatingIP())
+	mux.HandleFunc("PUT /v2.0/floatingips/{id}", n.updateFloatingIP())
 	mux.HandleFunc("DELETE /v2.0/floatingips/{id}", n.del(world.DeleteFloatingIP))
 	mux.HandleFunc("GET /v2.0/routers", n.list("routers", n.routerViews))
 	mux.HandleFunc("GET /v2.0/routers/{id}", n.get("router", n.routerViews))
@@ -48,29 +48,26 @@ func Handler(world *model.World, base func() string) http.Handler {
 	mux.HandleFunc("PUT /v2.0/routers/{id}/remove_router_interface", n.routerInterface(world.RemoveRouterInterface))
 	mux.HandleFunc("GET /v2.0/security-groups", n.list("security_groups", n.securityGroupViews))
 	mux.HandleFunc("GET /v2.0/security-groups/{id}", n.get("security_group", n.securityGroupViews))
-	mux.HandleFunc("POST /v2.0/security-groups", n.createSecurityGroup)
+	mux.HandleFunc("POST /v2.0/security-groups", n.createSecurityGroup())
 	mux.HandleFunc("PUT /v2.0/security-groups/{id}", n.updateSecurityGroup())
 	mux.HandleFunc("DELETE /v2.0/security-groups/{id}", n.del(world.DeleteSecurityGroup))
 	mux.HandleFunc("GET /v2.0/security-group-rules", n.list("security_group_rules", n.ruleViews))
 	mux.HandleFunc("GET /v2.0/security-group-rules/{id}", n.get("security_group_rule", n.ruleViews))
-	mux.HandleFunc("POST /v2.0/security-group-rules", n.createRule)
+	mux.HandleFunc("POST /v2.0/security-group-rules", n.createRule())
 	mux.HandleFunc("DELETE /v2.0/security-group-rules/{id}", n.del(world.DeleteSecurityGroupRule))
 	for _, kind := range []string{model.TagNetworks, model.TagSubnets, model.TagPorts, model.TagRouters, model.TagSecurityGroups, model.TagFloatingIPs} {
 		n.tagRoutes(mux, kind)
 	}
-	mux.HandleFunc("GET /v2.0/quotas", n.listQuotas)
-	mux.HandleFunc("GET /v2.0/quotas/{project}", n.showQuota)
-	mux.HandleFunc("GET /v2.0/quotas/{project}/default", n.showQuota)
-	mux.HandleFunc("GET /v2.0/quotas/{project}/details", n.showQuota)
-	mux.HandleFunc("GET /v2.0/quotas/{project}/details.json", n.showQuota)
+	mux.HandleFunc("GET /v2.0/quotas", get(n.listQuotas))
+	mux.HandleFunc("GET /v2.0/quotas/{project}", get(n.showQuota))
+	mux.HandleFunc("GET /v2.0/quotas/{project}/default", get(n.showQuota))
+	mux.HandleFunc("GET /v2.0/quotas/{project}/details", get(n.showQuota))
+	mux.HandleFunc("GET /v2.0/quotas/{project}/details.json", get(n.showQuota))
 	mux.HandleFunc("PUT /v2.0/quotas/{project}", n.updateQuota())
-	mux.HandleFunc("DELETE /v2.0/quotas/{project}", n.deleteQuota)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		api.ErrorStatus(w, api.Neutron, http.StatusNotFound, "The resource could not be found.")
-	})
+	mux.HandleFunc("DELETE /v2.0/quotas/{project}", n.deleteQuota())
 
 	outer := http.NewServeMux()
-	outer.HandleFunc("GET /{$}", n.versions)
+	outer.HandleFunc("GET /{$}", get(n.versions))
 	outer.Handle("/", api.TokenAuth(world, api.Neutron, mux))
 	return outer
 }
@@ -80,10 +77,10 @@ type neutron struct {
 	base  func() string
 }
 
-func (n *neutron) versions(w http.ResponseWriter, _ *http.Request) {
-	api.WriteJSON(w, http.StatusOK, map[string]any{"versions": []any{map[string]any{
+func (n *neutron) versions(*http.Request) (any, error) {
+	return map[string]any{"versions": []any{map[string]any{
 		"id": "v2.0", "status": "CURRENT", "links": []any{map[string]any{"rel": "self", "href": n.base() + "/v2.0/"}},
-	}}})
+	}}}, nil
 }
 
 var extensionAliases = []string{
@@ -93,12 +90,12 @@ var extensionAliases = []string{
 	"standard-attr-tag", "standard-attr-timestamp", "subnet_allocation", "tag-ext",
 }
 
-func (n *neutron) extensions(w http.ResponseWriter, _ *http.Request) {
+func (n *neutron) extensions(*http.Request) (any, error) {
 	var out []any
 	for _, a := range extensionAliases {
 		out = append(out, map[string]any{"alias": a, "name": a, "description": a + " (simulated)", "updated": "2024-01-01T00:00:00-00:00", "links": []any{}})
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"extensions": out})
+	return map[string]any{"extensions": out}, nil
 }
 
 // views returns the JSON of every object of a collection the caller's
@@ -111,7 +108,7 @@ var nonFilters = map[string]bool{"limit": true, "marker": true, "fields": true, 
 // list serves a collection with Neutron's filters (field=value, repeatable
 // as OR; fixed_ips=ip_address=... or subnet_id=...), fields and paging.
 func (n *neutron) list(key string, all views) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return get(func(r *http.Request) (any, error) {
 		q := r.URL.Query()
 		var items []map[string]any
 		for _, v := range all(r, "") {
@@ -121,13 +118,11 @@ func (n *neutron) list(key string, all views) http.HandlerFunc {
 		}
 		limit, err := api.Limit(r)
 		if err != nil {
-			api.Error(w, api.Neutron, err)
-			return
+			return nil, err
 		}
 		page, more, err := api.Page(items, func(v map[string]any) string { return fmt.Sprint(v["id"]) }, q.Get("marker"), limit)
 		if err != nil {
-			api.Error(w, api.Neutron, err)
-			return
+			return nil, err
 		}
 		out := make([]any, 0, len(page))
 		for _, v := range page {
@@ -137,8 +132,8 @@ func (n *neutron) list(key string, all views) http.HandlerFunc {
 		if more {
 			body[key+"_links"] = []any{map[string]any{"rel": "next", "href": api.NextLink(r, fmt.Sprint(page[len(page)-1]["id"]))}}
 		}
-		api.WriteJSON(w, http.StatusOK, body)
-	}
+		return body, nil
+	})
 }
 
 func matches(v map[string]any, q map[string][]string) bool {
@@ -223,14 +218,13 @@ func selectFields(v map[string]any, fields []string) map[string]any {
 }
 
 func (n *neutron) get(key string, all views) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return get(func(r *http.Request) (any, error) {
 		list := all(r, r.PathValue("id"))
 		if len(list) == 0 {
-			api.ErrorStatus(w, api.Neutron, http.StatusNotFound, fmt.Sprintf("%s %s could not be found.", title(key), r.PathValue("id")))
-			return
+			return nil, api.Errorf(http.StatusNotFound, "%s %s could not be found.", title(key), r.PathValue("id"))
 		}
-		api.WriteJSON(w, http.StatusOK, map[string]any{key: selectFields(list[0], r.URL.Query()["fields"])})
-	}
+		return map[string]any{key: selectFields(list[0], r.URL.Query()["fields"])}, nil
+	})
 }
 
 func title(key string) string {
@@ -246,13 +240,9 @@ func title(key string) string {
 func tagList(tags []string) []string { return append([]string{}, tags...) }
 
 func (n *neutron) del(fn func(id string) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := fn(r.PathValue("id")); err != nil {
-			api.Error(w, api.Neutron, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		return nil, fn(r.PathValue("id"))
+	})
 }
 
 // visible reports whether the caller's project may see an object: its own,

@@ -2,6 +2,7 @@ package neutron_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -312,5 +313,114 @@ func TestQuotas(t *testing.T) {
 		fatal(t, "quota reset", quotas.Delete(ctx, c, project).ExtractErr())
 		_, err = floatingips.Create(ctx, c, floatingips.CreateOpts{FloatingNetworkID: public}).Extract()
 		fatal(t, "after the reset", err)
+	})
+}
+
+// TestAnswers asks Neutron's handlers, in order, what clients ask of them
+// and what they refuse, and checks each status and the error in Neutron's
+// format ({"NeutronError": {"type", "message", "detail"}}, the type naming
+// Neutron's exception). A step's save names the id of the object it
+// answers, for the steps after it ({name} in paths and bodies).
+func TestAnswers(t *testing.T) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+		project := s.Seeded.Project.ID
+		ids := map[string]string{"{public}": s.Seeded.Networks["public"].ID, "{project}": project}
+		fill := func(x string) string {
+			for k, v := range ids {
+				x = strings.ReplaceAll(x, k, v)
+			}
+			return x
+		}
+		for _, tc := range []struct {
+			method, path, body string
+			status             int
+			want               []string // substrings of the body
+			errType            string   // NeutronError's type
+			save               string
+		}{
+			{method: "GET", path: "/", status: 200, want: []string{`"id":"v2.0"`}},
+			{method: "GET", path: "/v2.0/extensions", status: 200, want: []string{`"alias":"tag-ext"`}},
+			{method: "POST", path: "/v2.0/networks", body: `{"network":`, status: 400, errType: "BadRequest"},
+			{method: "POST", path: "/v2.0/networks", body: `{"network":{"name":"n1","tags":["a"]}}`, status: 201, want: []string{`"name":"n1"`, `"tags":["a"]`}, save: "net"},
+			{method: "GET", path: "/v2.0/networks/nope", status: 404, errType: "NotFound", want: []string{`"message":"Network nope could not be found."`}},
+			{method: "GET", path: "/v2.0/networks?name=n1&fields=id&fields=name", status: 200, want: []string{`"networks":[{"id":"{net}","name":"n1"}]`}},
+			{method: "POST", path: "/v2.0/subnets", body: `{"subnet":{"network_id":"nope","cidr":"10.70.0.0/24","ip_version":4}}`, status: 404, errType: "NetworkNotFound"},
+			{method: "POST", path: "/v2.0/subnets", body: `{"subnet":{"network_id":"{net}","cidr":"10.70.0.0/24","ip_version":4,"gateway_ip":5}}`, status: 400, errType: "BadRequest",
+				want: []string{`"message":"Invalid input for gateway_ip. Reason: 5 is not a valid IP address."`}},
+			{method: "POST", path: "/v2.0/subnets", body: `{"subnet":{"network_id":"{net}","cidr":"10.70.0.0/24","ip_version":4,"gateway_ip":null,"tags":["s"]}}`, status: 201,
+				want: []string{`"gateway_ip":null`, `"tags":["s"]`}, save: "sub"},
+			{method: "POST", path: "/v2.0/ports", body: `{"port":{"network_id":"nope"}}`, status: 404, errType: "NetworkNotFound"},
+			{method: "POST", path: "/v2.0/ports", body: `{"port":{"network_id":"{net}","name":"p1","tags":["t1"]}}`, status: 201, want: []string{`"name":"p1"`, `"tags":["t1"]`, `"ip_address":"10.70.0.`}, save: "port"},
+			{method: "PUT", path: "/v2.0/ports/{port}", body: `{"port":{"name":"p2"}}`, status: 200, want: []string{`"name":"p2"`}},
+			{method: "PUT", path: "/v2.0/ports/nope", body: `{"port":{"name":"p2"}}`, status: 404, errType: "PortNotFound"},
+			{method: "PUT", path: "/v2.0/ports/{port}", body: `{"port":[]}`, status: 400, errType: "BadRequest"},
+			{method: "GET", path: "/v2.0/ports?limit=x", status: 400, errType: "BadRequest"},
+			{method: "GET", path: "/v2.0/ports?marker=nope", status: 400, errType: "BadRequest", want: []string{`"message":"marker [nope] not found"`}},
+			{method: "GET", path: "/v2.0/ports/nope", status: 404, errType: "NotFound", want: []string{`"message":"Port nope could not be found."`}},
+			{method: "POST", path: "/v2.0/floatingips", body: `{"floatingip":{"floating_network_id":"{public}","port_id":"{port}"}}`, status: 404, errType: "ExternalGatewayForFloatingIPNotFound"},
+			{method: "POST", path: "/v2.0/floatingips", body: `{"floatingip":{"floating_network_id":"{public}","tags":["f"]}}`, status: 201, want: []string{`"port_id":null`, `"tags":["f"]`}, save: "fip"},
+			{method: "PUT", path: "/v2.0/floatingips/{fip}", body: `{"floatingip":{"port_id":null}}`, status: 200, want: []string{`"id":"{fip}"`}},
+			{method: "PUT", path: "/v2.0/floatingips/nope", body: `{"floatingip":{"port_id":null}}`, status: 404, errType: "FloatingipNotFound"},
+			{method: "POST", path: "/v2.0/security-groups", body: `{"security_group":{"name":"sg","tags":["g"]}}`, status: 201, want: []string{`"name":"sg"`, `"tags":["g"]`}, save: "sg"},
+			{method: "POST", path: "/v2.0/security-group-rules", body: `{"security_group_rule":{"security_group_id":"{sg}","direction":"sideways"}}`, status: 400, errType: "BadRequest",
+				want: []string{`"message":"Invalid input for direction. Reason: \"sideways\" is not in [ingress, egress]."`}},
+			{method: "POST", path: "/v2.0/security-group-rules", body: `{"security_group_rule":{"security_group_id":"{sg}","direction":"ingress","protocol":"tcp","port_range_min":22,"port_range_max":22}}`,
+				status: 201, want: []string{`"ethertype":"IPv4"`, `"port_range_max":22`}, save: "rule"},
+			{method: "POST", path: "/v2.0/security-group-rules", body: `{"security_group_rule":{"security_group_id":"{sg}","direction":"ingress","protocol":"tcp","port_range_min":22,"port_range_max":22}}`,
+				status: 409, errType: "SecurityGroupRuleExists"},
+			{method: "DELETE", path: "/v2.0/security-group-rules/{rule}", status: 204},
+			{method: "DELETE", path: "/v2.0/security-group-rules/{rule}", status: 404, errType: "SecurityGroupRuleNotFound"},
+			{method: "DELETE", path: "/v2.0/networks/{net}", status: 409, errType: "Conflict", want: []string{`one or more ports still in use`}},
+			{method: "DELETE", path: "/v2.0/ports/{port}", status: 204},
+			{method: "DELETE", path: "/v2.0/ports/{port}", status: 404, errType: "PortNotFound"},
+			{method: "DELETE", path: "/v2.0/floatingips/{fip}", status: 204},
+			{method: "DELETE", path: "/v2.0/subnets/{sub}", status: 204},
+			{method: "DELETE", path: "/v2.0/networks/{net}", status: 204},
+			{method: "DELETE", path: "/v2.0/security-groups/{sg}", status: 204},
+			// Quotas.
+			{method: "GET", path: "/v2.0/quotas", status: 200, want: []string{`"project_id":"{project}"`}},
+			{method: "GET", path: "/v2.0/quotas/{project}/default", status: 200, want: []string{`"network":100`}},
+			{method: "PUT", path: "/v2.0/quotas/{project}", body: `{"quota":{"network":"x"}}`, status: 400, errType: "BadRequest",
+				want: []string{`"message":"Invalid input for network. Reason: 'x' is not an integer."`}},
+			{method: "PUT", path: "/v2.0/quotas/{project}", body: `{"quota":{"network":5}}`, status: 200, want: []string{`"network":5`}},
+			{method: "GET", path: "/v2.0/quotas/{project}/details.json", status: 200, want: []string{`"network":{"limit":5,`}},
+			{method: "DELETE", path: "/v2.0/quotas/{project}", status: 204},
+			{method: "GET", path: "/v2.0/quotas/{project}.json", status: 200, want: []string{`"network":100`}},
+		} {
+			name := tc.method + " " + tc.path
+			got := simtest.Do(t, s, pc, simtest.Call{Method: tc.method, URL: s.URL(sim.Neutron) + fill(tc.path), Body: fill(tc.body)})
+			if got.Status != tc.status {
+				t.Errorf("%s: %d %s, want %d", name, got.Status, got.Body, tc.status)
+				continue
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got.Body, fill(w)) {
+					t.Errorf("%s: %s, want %s", name, got.Body, fill(w))
+				}
+			}
+			if tc.status >= 400 {
+				var e struct {
+					NeutronError *struct {
+						Type    string  `json:"type"`
+						Message string  `json:"message"`
+						Detail  *string `json:"detail"`
+					}
+				}
+				if err := json.Unmarshal([]byte(got.Body), &e); err != nil || e.NeutronError == nil || e.NeutronError.Message == "" || e.NeutronError.Detail == nil {
+					t.Errorf("%s: not Neutron's error body: %s", name, got.Body)
+				} else if e.NeutronError.Type != tc.errType {
+					t.Errorf("%s: type %s, want %s", name, e.NeutronError.Type, tc.errType)
+				}
+			}
+			if tc.save != "" {
+				var v map[string]map[string]any
+				if err := json.Unmarshal([]byte(got.Body), &v); err != nil || len(v) != 1 {
+					t.Fatalf("%s: %s: %v", name, got.Body, err)
+				}
+				for _, obj := range v {
+					ids["{"+tc.save+"}"] = obj["id"].(string)
+				}
+			}
+		}
 	})
 }

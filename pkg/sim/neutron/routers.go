@@ -62,7 +62,7 @@ func (n *neutron) createRouter() http.HandlerFunc {
 	type req struct {
 		Router routerBody `json:"router"`
 	}
-	return api.Handle(api.Neutron, http.StatusCreated, func(r *http.Request, q *req) (any, error) {
+	return handle(http.StatusCreated, func(r *http.Request, q *req) (any, error) {
 		project := n.project(r)
 		if err := n.world.CheckNetworkQuota(project, "router"); err != nil {
 			return nil, err
@@ -89,7 +89,7 @@ func (n *neutron) updateRouter() http.HandlerFunc {
 	type req struct {
 		Router routerBody `json:"router"`
 	}
-	return api.Handle(api.Neutron, http.StatusOK, func(r *http.Request, q *req) (any, error) {
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
 		id := r.PathValue("id")
 		if len(n.routerViews(r, id)) == 0 {
 			return nil, &model.ErrNotFound{Kind: "router", ID: id}
@@ -106,7 +106,7 @@ func (n *neutron) routerInterface(fn func(router, subnet, port string) (model.Ro
 		SubnetID string `json:"subnet_id"`
 		PortID   string `json:"port_id"`
 	}
-	return api.Handle(api.Neutron, http.StatusOK, func(r *http.Request, q *req) (any, error) {
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
 		id := r.PathValue("id")
 		if len(n.routerViews(r, id)) == 0 {
 			return nil, &model.ErrNotFound{Kind: "router", ID: id}
@@ -131,7 +131,7 @@ func (n *neutron) updateNetwork() http.HandlerFunc {
 			MTU          *int    `json:"mtu"`
 		} `json:"network"`
 	}
-	return api.Handle(api.Neutron, http.StatusOK, func(r *http.Request, q *req) (any, error) {
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
 		id := r.PathValue("id")
 		if len(n.networkViews(r, id)) == 0 {
 			return nil, &model.ErrNotFound{Kind: "network", ID: id}
@@ -169,7 +169,7 @@ func (n *neutron) updateSubnet() http.HandlerFunc {
 			AllocationPools *[]poolBody `json:"allocation_pools"`
 		} `json:"subnet"`
 	}
-	return api.Handle(api.Neutron, http.StatusOK, func(r *http.Request, q *req) (any, error) {
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
 		id := r.PathValue("id")
 		if len(n.subnetViews(r, id)) == 0 {
 			return nil, &model.ErrNotFound{Kind: "subnet", ID: id}
@@ -201,7 +201,7 @@ func (n *neutron) updateSecurityGroup() http.HandlerFunc {
 			Description *string `json:"description"`
 		} `json:"security_group"`
 	}
-	return api.Handle(api.Neutron, http.StatusOK, func(r *http.Request, q *req) (any, error) {
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
 		id := r.PathValue("id")
 		if len(n.securityGroupViews(r, id)) == 0 {
 			return nil, &model.ErrNotFound{Kind: "security_group", ID: id}
@@ -218,7 +218,7 @@ func (n *neutron) updateSecurityGroup() http.HandlerFunc {
 
 // tagRoutes serves the tag extension of a collection: GET, PUT and
 // DELETE of /{kind}/{id}/tags and of /{kind}/{id}/tags/{tag}.
-func (n *neutron) tagRoutes(mux *http.ServeMux, kind string) {
+func (n *neutron) tagRoutes(mux *api.Mux, kind string) {
 	base := "/v2.0/" + kind + "/{id}/tags"
 	visible := func(r *http.Request) error {
 		id := r.PathValue("id")
@@ -242,14 +242,14 @@ func (n *neutron) tagRoutes(mux *http.ServeMux, kind string) {
 		}
 		return nil
 	}
-	mux.HandleFunc("GET "+base, api.Handle(api.Neutron, http.StatusOK, func(r *http.Request, _ *struct{}) (any, error) {
+	mux.HandleFunc("GET "+base, handle(http.StatusOK, func(r *http.Request, _ *struct{}) (any, error) {
 		if err := visible(r); err != nil {
 			return nil, err
 		}
 		tags, err := n.world.Tags(kind, r.PathValue("id"))
 		return map[string]any{"tags": tags}, err
 	}))
-	mux.HandleFunc("PUT "+base, api.Handle(api.Neutron, http.StatusOK, func(r *http.Request, q *struct {
+	mux.HandleFunc("PUT "+base, handle(http.StatusOK, func(r *http.Request, q *struct {
 		Tags *[]string `json:"tags"`
 	}) (any, error) {
 		if err := visible(r); err != nil {
@@ -261,14 +261,14 @@ func (n *neutron) tagRoutes(mux *http.ServeMux, kind string) {
 		tags, err := n.world.SetTags(kind, r.PathValue("id"), *q.Tags)
 		return map[string]any{"tags": tags}, err
 	}))
-	mux.HandleFunc("DELETE "+base, api.Handle(api.Neutron, http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+	mux.HandleFunc("DELETE "+base, handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
 		if err := visible(r); err != nil {
 			return nil, err
 		}
 		_, err := n.world.SetTags(kind, r.PathValue("id"), nil)
 		return nil, err
 	}))
-	mux.HandleFunc("GET "+base+"/{tag}", api.Handle(api.Neutron, http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+	mux.HandleFunc("GET "+base+"/{tag}", handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
 		if err := visible(r); err != nil {
 			return nil, err
 		}
@@ -283,7 +283,7 @@ func (n *neutron) tagRoutes(mux *http.ServeMux, kind string) {
 		}
 		return nil, &model.ErrNotFound{Kind: "tag", ID: r.PathValue("tag")}
 	}))
-	mux.HandleFunc("PUT "+base+"/{tag}", api.Handle(api.Neutron, http.StatusCreated, func(r *http.Request, _ *struct{}) (any, error) {
+	mux.HandleFunc("PUT "+base+"/{tag}", handle(http.StatusCreated, func(r *http.Request, _ *struct{}) (any, error) {
 		if err := visible(r); err != nil {
 			return nil, err
 		}
@@ -294,7 +294,7 @@ func (n *neutron) tagRoutes(mux *http.ServeMux, kind string) {
 		_, err = n.world.SetTags(kind, r.PathValue("id"), append(tags, r.PathValue("tag")))
 		return nil, err
 	}))
-	mux.HandleFunc("DELETE "+base+"/{tag}", api.Handle(api.Neutron, http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+	mux.HandleFunc("DELETE "+base+"/{tag}", handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
 		if err := visible(r); err != nil {
 			return nil, err
 		}
@@ -322,37 +322,36 @@ func (n *neutron) tagRoutes(mux *http.ServeMux, kind string) {
 // quotaProject is the project of a quota URL; clients may append ".json".
 func quotaProject(r *http.Request) string { return strings.TrimSuffix(r.PathValue("project"), ".json") }
 
-func (n *neutron) showQuota(w http.ResponseWriter, r *http.Request) {
+func (n *neutron) showQuota(r *http.Request) (any, error) {
 	project := quotaProject(r)
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/default"):
-		api.WriteJSON(w, http.StatusOK, map[string]any{"quota": model.QuotaDefaults("network")})
+		return map[string]any{"quota": model.QuotaDefaults("network")}, nil
 	case strings.HasSuffix(r.URL.Path, "/details") || strings.HasSuffix(r.URL.Path, "/details.json"):
 		limits, used := n.world.Quotas(project, "network"), n.world.NetworkUsage(project)
 		out := map[string]any{}
 		for k, v := range limits {
 			out[k] = map[string]any{"limit": v, "used": used[k], "reserved": 0}
 		}
-		api.WriteJSON(w, http.StatusOK, map[string]any{"quota": out})
-	default:
-		api.WriteJSON(w, http.StatusOK, map[string]any{"quota": n.world.Quotas(project, "network")})
+		return map[string]any{"quota": out}, nil
 	}
+	return map[string]any{"quota": n.world.Quotas(project, "network")}, nil
 }
 
-func (n *neutron) listQuotas(w http.ResponseWriter, r *http.Request) {
+func (n *neutron) listQuotas(r *http.Request) (any, error) {
 	p := n.project(r)
 	q := map[string]any{"project_id": p, "tenant_id": p}
 	for k, v := range n.world.Quotas(p, "network") {
 		q[k] = v
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"quotas": []any{q}})
+	return map[string]any{"quotas": []any{q}}, nil
 }
 
 func (n *neutron) updateQuota() http.HandlerFunc {
 	type req struct {
 		Quota map[string]any `json:"quota"`
 	}
-	return api.Handle(api.Neutron, http.StatusOK, func(r *http.Request, q *req) (any, error) {
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
 		limits := map[string]int{}
 		var keys []string
 		for k := range q.Quota {
@@ -374,7 +373,9 @@ func (n *neutron) updateQuota() http.HandlerFunc {
 	})
 }
 
-func (n *neutron) deleteQuota(w http.ResponseWriter, r *http.Request) {
-	n.world.ResetQuotas(quotaProject(r), "network")
-	w.WriteHeader(http.StatusNoContent)
+func (n *neutron) deleteQuota() http.HandlerFunc {
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		n.world.ResetQuotas(quotaProject(r), "network")
+		return nil, nil
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,34 +17,34 @@ import (
 // MaxUserData is Nova's limit on user_data, base64-encoded.
 const MaxUserData = 65535
 
-func (n *nova) computeRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /os-keypairs", n.listKeyPairs)
+func (n *nova) computeRoutes(mux *api.Mux) {
+	mux.HandleFunc("GET /os-keypairs", get(n.listKeyPairs))
 	mux.HandleFunc("POST /os-keypairs", n.createKeyPair())
-	mux.HandleFunc("GET /os-keypairs/{name}", n.getKeyPair)
-	mux.HandleFunc("DELETE /os-keypairs/{name}", n.deleteKeyPair)
-	mux.HandleFunc("GET /os-server-groups", n.listServerGroups)
+	mux.HandleFunc("GET /os-keypairs/{name}", get(n.getKeyPair))
+	mux.HandleFunc("DELETE /os-keypairs/{name}", n.deleteKeyPair())
+	mux.HandleFunc("GET /os-server-groups", get(n.listServerGroups))
 	mux.HandleFunc("POST /os-server-groups", n.createServerGroup())
-	mux.HandleFunc("GET /os-server-groups/{id}", n.getServerGroup)
-	mux.HandleFunc("DELETE /os-server-groups/{id}", n.deleteServerGroup)
-	mux.HandleFunc("GET /flavors/{id}/os-extra_specs", n.extraSpecs)
+	mux.HandleFunc("GET /os-server-groups/{id}", get(n.getServerGroup))
+	mux.HandleFunc("DELETE /os-server-groups/{id}", n.deleteServerGroup())
+	mux.HandleFunc("GET /flavors/{id}/os-extra_specs", get(n.extraSpecs))
 	mux.HandleFunc("POST /flavors/{id}/os-extra_specs", n.setExtraSpecs())
-	mux.HandleFunc("GET /os-quota-sets/{project}", n.quotaSet)
-	mux.HandleFunc("GET /os-quota-sets/{project}/detail", n.quotaSet)
-	mux.HandleFunc("GET /os-quota-sets/{project}/defaults", n.quotaSet)
+	mux.HandleFunc("GET /os-quota-sets/{project}", get(n.quotaSet))
+	mux.HandleFunc("GET /os-quota-sets/{project}/detail", get(n.quotaSet))
+	mux.HandleFunc("GET /os-quota-sets/{project}/defaults", get(n.quotaSet))
 	mux.HandleFunc("PUT /os-quota-sets/{project}", n.updateQuotaSet())
-	mux.HandleFunc("GET /limits", n.limits)
-	mux.HandleFunc("GET /servers/{id}/metadata", n.metadata)
+	mux.HandleFunc("GET /limits", get(n.limits))
+	mux.HandleFunc("GET /servers/{id}/metadata", get(n.metadata))
 	mux.HandleFunc("POST /servers/{id}/metadata", n.setMetadata(false))
 	mux.HandleFunc("PUT /servers/{id}/metadata", n.setMetadata(true))
-	mux.HandleFunc("GET /servers/{id}/metadata/{key}", n.metadataItem)
+	mux.HandleFunc("GET /servers/{id}/metadata/{key}", get(n.metadataItem))
 	mux.HandleFunc("PUT /servers/{id}/metadata/{key}", n.setMetadataItem())
-	mux.HandleFunc("DELETE /servers/{id}/metadata/{key}", n.deleteMetadataItem)
-	mux.HandleFunc("GET /servers/{id}/tags", n.tags)
+	mux.HandleFunc("DELETE /servers/{id}/metadata/{key}", n.deleteMetadataItem())
+	mux.HandleFunc("GET /servers/{id}/tags", get(n.tags))
 	mux.HandleFunc("PUT /servers/{id}/tags", n.setTags())
-	mux.HandleFunc("DELETE /servers/{id}/tags", n.changeTag(""))
-	mux.HandleFunc("GET /servers/{id}/tags/{tag}", n.changeTag("GET"))
-	mux.HandleFunc("PUT /servers/{id}/tags/{tag}", n.changeTag("PUT"))
-	mux.HandleFunc("DELETE /servers/{id}/tags/{tag}", n.changeTag("DELETE"))
+	mux.HandleFunc("DELETE /servers/{id}/tags", n.deleteTags())
+	mux.HandleFunc("GET /servers/{id}/tags/{tag}", n.checkTag())
+	mux.HandleFunc("PUT /servers/{id}/tags/{tag}", n.addTag())
+	mux.HandleFunc("DELETE /servers/{id}/tags/{tag}", n.deleteTag())
 }
 
 func specs(f model.Flavor) map[string]string {
@@ -229,14 +230,16 @@ func keyPairView(k model.KeyPair, full bool) map[string]any {
 	return v
 }
 
-func (n *nova) listKeyPairs(w http.ResponseWriter, r *http.Request) {
+func (n *nova) listKeyPairs(r *http.Request) (any, error) {
 	out := []any{}
 	for _, k := range n.world.KeyPairs(n.user(r)) {
 		out = append(out, map[string]any{"keypair": keyPairView(k, false)})
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"keypairs": out})
+	return map[string]any{"keypairs": out}, nil
 }
 
+// createKeyPair imports or generates a key pair: 200 before microversion
+// 2.2, 201 from it.
 func (n *nova) createKeyPair() http.HandlerFunc {
 	type req struct {
 		KeyPair struct {
@@ -245,45 +248,56 @@ func (n *nova) createKeyPair() http.HandlerFunc {
 			Type      string `json:"type"`
 		} `json:"keypair"`
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		status := http.StatusOK
-		if microversion(r) >= 2 {
-			status = http.StatusCreated
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
+		if q.KeyPair.Type != "" && q.KeyPair.Type != "ssh" && q.KeyPair.Type != "x509" {
+			return nil, badRequest("Invalid input for field/attribute type. Value: %s.", q.KeyPair.Type)
 		}
-		api.Handle(api.NovaCinder, status, func(r *http.Request, q *req) (any, error) {
-			if q.KeyPair.Type != "" && q.KeyPair.Type != "ssh" && q.KeyPair.Type != "x509" {
-				return nil, badRequest("Invalid input for field/attribute type. Value: %s.", q.KeyPair.Type)
-			}
-			k, err := n.world.CreateKeyPair(model.KeyPair{Name: q.KeyPair.Name, PublicKey: q.KeyPair.PublicKey, Type: q.KeyPair.Type, UserID: n.user(r)})
-			if err != nil {
-				return nil, err
-			}
-			v := keyPairView(k, false)
-			v["user_id"] = k.UserID
-			return map[string]any{"keypair": v}, nil
-		})(w, r)
-	}
+		k, err := n.world.CreateKeyPair(model.KeyPair{Name: q.KeyPair.Name, PublicKey: q.KeyPair.PublicKey, Type: q.KeyPair.Type, UserID: n.user(r)})
+		if err != nil {
+			return nil, err
+		}
+		v := keyPairView(k, false)
+		v["user_id"] = k.UserID
+		out := &api.Response{Body: map[string]any{"keypair": v}}
+		if microversion(r) >= 2 {
+			out.Status = http.StatusCreated
+		}
+		return out, nil
+	})
 }
 
-func (n *nova) getKeyPair(w http.ResponseWriter, r *http.Request) {
+// keyPair finds the caller's key pair of the path.
+func (n *nova) keyPair(r *http.Request) (model.KeyPair, error) {
 	k, err := n.world.KeyPair(n.user(r), r.PathValue("name"))
 	if err != nil {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Keypair %s not found for user %s", r.PathValue("name"), n.user(r)))
-		return
+		return model.KeyPair{}, api.Errorf(http.StatusNotFound, "Keypair %s not found for user %s", r.PathValue("name"), n.user(r))
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"keypair": keyPairView(k, true)})
+	return k, nil
 }
 
-func (n *nova) deleteKeyPair(w http.ResponseWriter, r *http.Request) {
-	if err := n.world.DeleteKeyPair(n.user(r), r.PathValue("name")); err != nil {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Keypair %s not found for user %s", r.PathValue("name"), n.user(r)))
-		return
+func (n *nova) getKeyPair(r *http.Request) (any, error) {
+	k, err := n.keyPair(r)
+	if err != nil {
+		return nil, err
 	}
-	if microversion(r) >= 2 {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
+	return map[string]any{"keypair": keyPairView(k, true)}, nil
+}
+
+// deleteKeyPair answers 202 before microversion 2.2, 204 from it.
+func (n *nova) deleteKeyPair() http.HandlerFunc {
+	return handle(http.StatusAccepted, func(r *http.Request, _ *struct{}) (any, error) {
+		k, err := n.keyPair(r)
+		if err != nil {
+			return nil, err
+		}
+		if err := n.world.DeleteKeyPair(k.UserID, k.Name); err != nil {
+			return nil, err
+		}
+		if microversion(r) >= 2 {
+			return &api.Response{Status: http.StatusNoContent}, nil
+		}
+		return nil, nil
+	})
 }
 
 func groupView(r *http.Request, g model.ServerGroup) map[string]any {
@@ -300,12 +314,12 @@ func groupView(r *http.Request, g model.ServerGroup) map[string]any {
 	return v
 }
 
-func (n *nova) listServerGroups(w http.ResponseWriter, r *http.Request) {
+func (n *nova) listServerGroups(r *http.Request) (any, error) {
 	out := []any{}
 	for _, g := range n.world.ServerGroups(api.TokenOf(r.Context()).ProjectID) {
 		out = append(out, groupView(r, g))
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"server_groups": out})
+	return map[string]any{"server_groups": out}, nil
 }
 
 func (n *nova) createServerGroup() http.HandlerFunc {
@@ -316,7 +330,7 @@ func (n *nova) createServerGroup() http.HandlerFunc {
 			Policy   string   `json:"policy"`
 		} `json:"server_group"`
 	}
-	return api.Handle(api.NovaCinder, http.StatusOK, func(r *http.Request, q *req) (any, error) {
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
 		b := q.ServerGroup
 		if b.Name == "" {
 			return nil, badRequest("Invalid input for field/attribute name.")
@@ -343,42 +357,46 @@ func (n *nova) createServerGroup() http.HandlerFunc {
 	})
 }
 
-func (n *nova) group(w http.ResponseWriter, r *http.Request) (model.ServerGroup, bool) {
+// group finds the server group of the path in the token's project.
+func (n *nova) group(r *http.Request) (model.ServerGroup, error) {
 	g, err := n.world.ServerGroup(r.PathValue("id"))
 	if err != nil || g.ProjectID != api.TokenOf(r.Context()).ProjectID {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Instance group %s could not be found.", r.PathValue("id")))
-		return model.ServerGroup{}, false
+		return model.ServerGroup{}, api.Errorf(http.StatusNotFound, "Instance group %s could not be found.", r.PathValue("id"))
 	}
-	return g, true
+	return g, nil
 }
 
-func (n *nova) getServerGroup(w http.ResponseWriter, r *http.Request) {
-	if g, ok := n.group(w, r); ok {
-		api.WriteJSON(w, http.StatusOK, map[string]any{"server_group": groupView(r, g)})
-	}
-}
-
-func (n *nova) deleteServerGroup(w http.ResponseWriter, r *http.Request) {
-	if g, ok := n.group(w, r); ok {
-		_ = n.world.DeleteServerGroup(g.ID)
-		w.WriteHeader(http.StatusNoContent)
-	}
-}
-
-func (n *nova) extraSpecs(w http.ResponseWriter, r *http.Request) {
-	f, err := n.world.Flavor(r.PathValue("id"))
+func (n *nova) getServerGroup(r *http.Request) (any, error) {
+	g, err := n.group(r)
 	if err != nil {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Flavor %s could not be found.", r.PathValue("id")))
-		return
+		return nil, err
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"extra_specs": specs(f)})
+	return map[string]any{"server_group": groupView(r, g)}, nil
+}
+
+func (n *nova) deleteServerGroup() http.HandlerFunc {
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		g, err := n.group(r)
+		if err != nil {
+			return nil, err
+		}
+		return nil, n.world.DeleteServerGroup(g.ID)
+	})
+}
+
+func (n *nova) extraSpecs(r *http.Request) (any, error) {
+	f, err := n.flavor(r)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"extra_specs": specs(f)}, nil
 }
 
 func (n *nova) setExtraSpecs() http.HandlerFunc {
 	type req struct {
 		ExtraSpecs map[string]string `json:"extra_specs"`
 	}
-	return api.Handle(api.NovaCinder, http.StatusOK, func(r *http.Request, q *req) (any, error) {
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
 		out, err := n.world.SetFlavorExtraSpecs(r.PathValue("id"), q.ExtraSpecs)
 		if err != nil {
 			return nil, err
@@ -387,7 +405,7 @@ func (n *nova) setExtraSpecs() http.HandlerFunc {
 	})
 }
 
-func (n *nova) quotaSet(w http.ResponseWriter, r *http.Request) {
+func (n *nova) quotaSet(r *http.Request) (any, error) {
 	project := r.PathValue("project")
 	limits := n.world.Quotas(project, "compute")
 	set := map[string]any{"id": project}
@@ -407,14 +425,14 @@ func (n *nova) quotaSet(w http.ResponseWriter, r *http.Request) {
 			set[k] = v
 		}
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"quota_set": set})
+	return map[string]any{"quota_set": set}, nil
 }
 
 func (n *nova) updateQuotaSet() http.HandlerFunc {
 	type req struct {
 		QuotaSet map[string]any `json:"quota_set"`
 	}
-	return api.Handle(api.NovaCinder, http.StatusOK, func(r *http.Request, q *req) (any, error) {
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
 		limits := map[string]int{}
 		for k, v := range q.QuotaSet {
 			if k == "force" {
@@ -438,10 +456,10 @@ func (n *nova) updateQuotaSet() http.HandlerFunc {
 	})
 }
 
-func (n *nova) limits(w http.ResponseWriter, r *http.Request) {
+func (n *nova) limits(r *http.Request) (any, error) {
 	project := api.TokenOf(r.Context()).ProjectID
 	l, u := n.world.Quotas(project, "compute"), n.world.ComputeUsage(project)
-	api.WriteJSON(w, http.StatusOK, map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": map[string]any{
+	return map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": map[string]any{
 		"maxTotalInstances": l["instances"], "maxTotalCores": l["cores"], "maxTotalRAMSize": l["ram"],
 		"maxTotalKeypairs": l["key_pairs"], "maxServerMeta": l["metadata_items"], "maxServerGroups": l["server_groups"],
 		"maxServerGroupMembers": l["server_group_members"], "maxPersonality": l["injected_files"],
@@ -449,106 +467,110 @@ func (n *nova) limits(w http.ResponseWriter, r *http.Request) {
 		"totalInstancesUsed": u["instances"], "totalCoresUsed": u["cores"], "totalRAMUsed": u["ram"],
 		"totalServerGroupsUsed": u["server_groups"], "maxSecurityGroups": -1, "maxSecurityGroupRules": -1,
 		"maxTotalFloatingIps": -1, "totalFloatingIpsUsed": 0, "totalSecurityGroupsUsed": 0,
-	}}})
+	}}}, nil
 }
 
-func (n *nova) metadata(w http.ResponseWriter, r *http.Request) {
-	if s, ok := n.server(w, r); ok {
-		api.WriteJSON(w, http.StatusOK, map[string]any{"metadata": s.Metadata})
+func (n *nova) metadata(r *http.Request) (any, error) {
+	s, err := n.server(r)
+	if err != nil {
+		return nil, err
 	}
+	return map[string]any{"metadata": s.Metadata}, nil
 }
 
+// setMetadata merges (POST) or replaces (PUT) a server's metadata.
 func (n *nova) setMetadata(replace bool) http.HandlerFunc {
 	type req struct {
 		Metadata map[string]string `json:"metadata"`
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		s, ok := n.server(w, r)
-		if !ok {
-			return
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
+		s, err := n.server(r)
+		if err != nil {
+			return nil, err
 		}
-		api.Handle(api.NovaCinder, http.StatusOK, func(r *http.Request, q *req) (any, error) {
-			if q.Metadata == nil {
-				return nil, badRequest("Malformed request body: metadata is required")
+		if q.Metadata == nil {
+			return nil, badRequest("Malformed request body: metadata is required")
+		}
+		limit := n.world.Quotas(s.ProjectID, "compute")["metadata_items"]
+		out, err := n.world.UpdateServer(s.ID, func(s *model.Server) error {
+			if replace {
+				s.Metadata = map[string]string{}
 			}
-			limit := n.world.Quotas(s.ProjectID, "compute")["metadata_items"]
-			out, err := n.world.UpdateServer(s.ID, func(s *model.Server) error {
-				if replace {
-					s.Metadata = map[string]string{}
+			for k, v := range q.Metadata {
+				if k == "" || len(k) > 255 || len(v) > 255 {
+					return badRequest("Invalid input for field/attribute metadata.")
 				}
-				for k, v := range q.Metadata {
-					if k == "" || len(k) > 255 || len(v) > 255 {
-						return badRequest("Invalid input for field/attribute metadata.")
-					}
-					s.Metadata[k] = v
-				}
-				if limit >= 0 && len(s.Metadata) > limit {
-					return &forbidden{"Quota exceeded for metadata_items"}
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, err
+				s.Metadata[k] = v
 			}
-			return map[string]any{"metadata": out.Metadata}, nil
-		})(w, r)
-	}
+			if limit >= 0 && len(s.Metadata) > limit {
+				return &forbidden{"Quota exceeded for metadata_items"}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"metadata": out.Metadata}, nil
+	})
 }
 
-func (n *nova) metadataItem(w http.ResponseWriter, r *http.Request) {
-	s, ok := n.server(w, r)
-	if !ok {
-		return
+func errMetadataItem() error { return api.Errorf(http.StatusNotFound, "Metadata item was not found") }
+
+func (n *nova) metadataItem(r *http.Request) (any, error) {
+	s, err := n.server(r)
+	if err != nil {
+		return nil, err
 	}
 	v, found := s.Metadata[r.PathValue("key")]
 	if !found {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, "Metadata item was not found")
-		return
+		return nil, errMetadataItem()
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{r.PathValue("key"): v}})
+	return map[string]any{"meta": map[string]string{r.PathValue("key"): v}}, nil
 }
 
 func (n *nova) setMetadataItem() http.HandlerFunc {
 	type req struct {
 		Meta map[string]string `json:"meta"`
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		s, ok := n.server(w, r)
-		if !ok {
-			return
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
+		s, err := n.server(r)
+		if err != nil {
+			return nil, err
 		}
-		api.Handle(api.NovaCinder, http.StatusOK, func(r *http.Request, q *req) (any, error) {
-			key := r.PathValue("key")
-			v, found := q.Meta[key]
-			if !found || len(q.Meta) != 1 {
-				return nil, badRequest("Request body and URI mismatch")
-			}
-			_, err := n.world.UpdateServer(s.ID, func(s *model.Server) error { s.Metadata[key] = v; return nil })
-			return map[string]any{"meta": map[string]string{key: v}}, err
-		})(w, r)
-	}
+		key := r.PathValue("key")
+		v, found := q.Meta[key]
+		if !found || len(q.Meta) != 1 {
+			return nil, badRequest("Request body and URI mismatch")
+		}
+		_, err = n.world.UpdateServer(s.ID, func(s *model.Server) error { s.Metadata[key] = v; return nil })
+		return map[string]any{"meta": map[string]string{key: v}}, err
+	})
 }
 
-func (n *nova) deleteMetadataItem(w http.ResponseWriter, r *http.Request) {
-	s, ok := n.server(w, r)
-	if !ok {
-		return
-	}
-	if _, found := s.Metadata[r.PathValue("key")]; !found {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, "Metadata item was not found")
-		return
-	}
-	_, _ = n.world.UpdateServer(s.ID, func(s *model.Server) error { delete(s.Metadata, r.PathValue("key")); return nil })
-	w.WriteHeader(http.StatusNoContent)
+func (n *nova) deleteMetadataItem() http.HandlerFunc {
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		s, err := n.server(r)
+		if err != nil {
+			return nil, err
+		}
+		key := r.PathValue("key")
+		if _, found := s.Metadata[key]; !found {
+			return nil, errMetadataItem()
+		}
+		_, err = n.world.UpdateServer(s.ID, func(s *model.Server) error { delete(s.Metadata, key); return nil })
+		return nil, err
+	})
 }
 
 // Nova's limits on server tags.
 const maxTags = 50
 
-func (n *nova) tags(w http.ResponseWriter, r *http.Request) {
-	if s, ok := n.server(w, r); ok {
-		api.WriteJSON(w, http.StatusOK, map[string]any{"tags": append([]string{}, s.Tags...)})
+func (n *nova) tags(r *http.Request) (any, error) {
+	s, err := n.server(r)
+	if err != nil {
+		return nil, err
 	}
+	return map[string]any{"tags": append([]string{}, s.Tags...)}, nil
 }
 
 func cleanTags(tags []string) ([]string, error) {
@@ -574,73 +596,93 @@ func (n *nova) setTags() http.HandlerFunc {
 	type req struct {
 		Tags []string `json:"tags"`
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		s, ok := n.server(w, r)
-		if !ok {
-			return
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
+		s, err := n.server(r)
+		if err != nil {
+			return nil, err
 		}
-		api.Handle(api.NovaCinder, http.StatusOK, func(r *http.Request, q *req) (any, error) {
-			tags, err := cleanTags(q.Tags)
-			if err != nil {
-				return nil, err
-			}
-			_, err = n.world.UpdateServer(s.ID, func(s *model.Server) error { s.Tags = tags; return nil })
-			return map[string]any{"tags": append([]string{}, tags...)}, err
-		})(w, r)
-	}
+		tags, err := cleanTags(q.Tags)
+		if err != nil {
+			return nil, err
+		}
+		_, err = n.world.UpdateServer(s.ID, func(s *model.Server) error { s.Tags = tags; return nil })
+		return map[string]any{"tags": append([]string{}, tags...)}, err
+	})
 }
 
-// changeTag serves GET, PUT and DELETE of one tag, and ("") DELETE of all.
-func (n *nova) changeTag(method string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s, ok := n.server(w, r)
-		if !ok {
-			return
+func (n *nova) deleteTags() http.HandlerFunc {
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		s, err := n.server(r)
+		if err != nil {
+			return nil, err
+		}
+		_, err = n.world.UpdateServer(s.ID, func(s *model.Server) error { s.Tags = nil; return nil })
+		return nil, err
+	})
+}
+
+// tagged finds the server of the path and whether it has the path's tag.
+func (n *nova) tagged(r *http.Request) (model.Server, bool, error) {
+	s, err := n.server(r)
+	if err != nil {
+		return s, false, err
+	}
+	return s, slices.Contains(s.Tags, r.PathValue("tag")), nil
+}
+
+func errNoTag(r *http.Request) error {
+	return api.Errorf(http.StatusNotFound, "Tag '%s' could not be found for instance %s.", r.PathValue("tag"), r.PathValue("id"))
+}
+
+// checkTag answers 204 when the server has the tag.
+func (n *nova) checkTag() http.HandlerFunc {
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		_, has, err := n.tagged(r)
+		if err == nil && !has {
+			err = errNoTag(r)
+		}
+		return nil, err
+	})
+}
+
+// addTag adds a tag: 201 with its Location when new, 204 when the server
+// had it.
+func (n *nova) addTag() http.HandlerFunc {
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		s, has, err := n.tagged(r)
+		if err != nil {
+			return nil, err
 		}
 		tag := r.PathValue("tag")
-		has := false
-		for _, t := range s.Tags {
-			has = has || t == tag
+		tags, err := cleanTags(append(append([]string{}, s.Tags...), tag))
+		if err != nil {
+			return nil, err
 		}
-		switch method {
-		case "":
-			_, _ = n.world.UpdateServer(s.ID, func(s *model.Server) error { s.Tags = nil; return nil })
-		case "GET", "DELETE":
-			if !has {
-				api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Tag '%s' could not be found for instance %s.", tag, s.ID))
-				return
-			}
-			if method == "DELETE" {
-				_, _ = n.world.UpdateServer(s.ID, func(s *model.Server) error {
-					s.Tags = slicesDelete(s.Tags, tag)
-					return nil
-				})
-			}
-		case "PUT":
-			tags, err := cleanTags(append(append([]string{}, s.Tags...), tag))
-			if err != nil {
-				api.Error(w, api.NovaCinder, err)
-				return
-			}
-			_, _ = n.world.UpdateServer(s.ID, func(s *model.Server) error { s.Tags = tags; return nil })
-			if !has {
-				w.Header().Set("Location", n.base()+"/servers/"+s.ID+"/tags/"+tag)
-				w.WriteHeader(http.StatusCreated)
-				return
-			}
+		if _, err := n.world.UpdateServer(s.ID, func(s *model.Server) error { s.Tags = tags; return nil }); err != nil {
+			return nil, err
 		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+		if has {
+			return nil, nil
+		}
+		return &api.Response{Status: http.StatusCreated, Header: http.Header{"Location": {n.base() + "/servers/" + s.ID + "/tags/" + tag}}}, nil
+	})
 }
 
-func slicesDelete(list []string, v string) []string {
-	var out []string
-	for _, x := range list {
-		if x != v {
-			out = append(out, x)
+func (n *nova) deleteTag() http.HandlerFunc {
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		s, has, err := n.tagged(r)
+		if err != nil {
+			return nil, err
 		}
-	}
-	return out
+		if !has {
+			return nil, errNoTag(r)
+		}
+		_, err = n.world.UpdateServer(s.ID, func(s *model.Server) error {
+			s.Tags = slices.DeleteFunc(slices.Clone(s.Tags), func(t string) bool { return t == r.PathValue("tag") })
+			return nil
+		})
+		return nil, err
+	})
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }

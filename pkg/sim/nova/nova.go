@@ -42,30 +42,27 @@ type Booter interface {
 // servers simulated.
 func Handler(world *model.World, base func() string, booter Booter) http.Handler {
 	n := &nova{world: world, base: base, booter: booter}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /servers", n.listServers(false))
-	mux.HandleFunc("GET /servers/detail", n.listServers(true))
-	mux.HandleFunc("POST /servers", n.createServer)
-	mux.HandleFunc("GET /servers/{id}", n.getServer)
-	mux.HandleFunc("DELETE /servers/{id}", n.deleteServer)
-	mux.HandleFunc("POST /servers/{id}/action", n.action)
-	mux.HandleFunc("GET /servers/{id}/ips", n.serverIPs)
-	mux.HandleFunc("GET /servers/{id}/os-interface", n.interfaces)
-	mux.HandleFunc("GET /servers/{id}/os-volume_attachments", n.listAttachments)
-	mux.HandleFunc("POST /servers/{id}/os-volume_attachments", n.attach)
-	mux.HandleFunc("GET /servers/{id}/os-volume_attachments/{volume}", n.getAttachment)
-	mux.HandleFunc("DELETE /servers/{id}/os-volume_attachments/{volume}", n.detach)
-	mux.HandleFunc("GET /flavors", n.listFlavors(false))
-	mux.HandleFunc("GET /flavors/detail", n.listFlavors(true))
-	mux.HandleFunc("GET /flavors/{id}", n.getFlavor)
-	mux.HandleFunc("GET /os-availability-zone", n.zones)
-	mux.HandleFunc("GET /os-availability-zone/detail", n.zones)
+	mux := api.NewMux(api.NovaCinder)
+	mux.HandleFunc("GET /servers", get(n.listServers(false)))
+	mux.HandleFunc("GET /servers/detail", get(n.listServers(true)))
+	mux.HandleFunc("POST /servers", n.createServer())
+	mux.HandleFunc("GET /servers/{id}", get(n.getServer))
+	mux.HandleFunc("DELETE /servers/{id}", n.deleteServer())
+	mux.HandleFunc("POST /servers/{id}/action", n.action())
+	mux.HandleFunc("GET /servers/{id}/ips", get(n.serverIPs))
+	mux.HandleFunc("GET /servers/{id}/os-interface", get(n.interfaces))
+	mux.HandleFunc("GET /servers/{id}/os-volume_attachments", get(n.listAttachments))
+	mux.HandleFunc("POST /servers/{id}/os-volume_attachments", n.attach())
+	mux.HandleFunc("GET /servers/{id}/os-volume_attachments/{volume}", get(n.getAttachment))
+	mux.HandleFunc("DELETE /servers/{id}/os-volume_attachments/{volume}", n.detach())
+	mux.HandleFunc("GET /flavors", get(n.listFlavors(false)))
+	mux.HandleFunc("GET /flavors/detail", get(n.listFlavors(true)))
+	mux.HandleFunc("GET /flavors/{id}", get(n.getFlavor))
+	mux.HandleFunc("GET /os-availability-zone", get(n.zones))
+	mux.HandleFunc("GET /os-availability-zone/detail", get(n.zones))
 	n.computeRoutes(mux)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, "The resource could not be found.")
-	})
 	outer := http.NewServeMux()
-	outer.HandleFunc("GET /{$}", n.version) // version discovery needs no token
+	outer.HandleFunc("GET /{$}", get(n.version)) // version discovery needs no token
 	outer.Handle("/", api.TokenAuth(world, api.NovaCinder, mux))
 	return withMicroversion(outer)
 }
@@ -74,6 +71,14 @@ type nova struct {
 	world  *model.World
 	base   func() string
 	booter Booter
+}
+
+// get is a read: no body, 200.
+func get(fn func(r *http.Request) (any, error)) http.HandlerFunc { return api.Get(api.NovaCinder, fn) }
+
+// handle is a write whose body is a Req.
+func handle[Req any](status int, fn func(r *http.Request, req *Req) (any, error)) http.HandlerFunc {
+	return api.Handle(api.NovaCinder, status, fn)
 }
 
 // microversion returns the requested microversion's minor number (1 when
@@ -136,11 +141,11 @@ func withMicroversion(next http.Handler) http.Handler {
 	})
 }
 
-func (n *nova) version(w http.ResponseWriter, _ *http.Request) {
-	api.WriteJSON(w, http.StatusOK, map[string]any{"version": map[string]any{
+func (n *nova) version(*http.Request) (any, error) {
+	return map[string]any{"version": map[string]any{
 		"id": "v2.1", "status": "CURRENT", "version": MaxMicroversion, "min_version": "2.1", "updated": "2013-07-23T11:33:21Z",
 		"links": []any{map[string]any{"rel": "self", "href": n.base() + "/"}},
-	}})
+	}}, nil
 }
 
 func (n *nova) link(kind, id string) []any {
@@ -201,15 +206,14 @@ func nullable(s string) any {
 	return s
 }
 
-func (n *nova) listServers(detail bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (n *nova) listServers(detail bool) func(r *http.Request) (any, error) {
+	return func(r *http.Request) (any, error) {
 		q := r.URL.Query()
 		var nameRE *regexp.Regexp
 		if name := q.Get("name"); name != "" {
 			re, err := regexp.Compile(name)
 			if err != nil {
-				api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, fmt.Sprintf("Invalid filter field: name. %v", err))
-				return
+				return nil, badRequest("Invalid filter field: name. %v", err)
 			}
 			nameRE = re
 		}
@@ -221,13 +225,11 @@ func (n *nova) listServers(detail bool) http.HandlerFunc {
 		})
 		limit, err := api.Limit(r)
 		if err != nil {
-			api.Error(w, api.NovaCinder, err)
-			return
+			return nil, err
 		}
 		page, more, err := api.Page(servers, func(s model.Server) string { return s.ID }, q.Get("marker"), limit)
 		if err != nil {
-			api.Error(w, api.NovaCinder, err)
-			return
+			return nil, err
 		}
 		out := make([]any, 0, len(page))
 		for _, s := range page {
@@ -237,27 +239,29 @@ func (n *nova) listServers(detail bool) http.HandlerFunc {
 		if more {
 			body["servers_links"] = []any{map[string]any{"rel": "next", "href": api.NextLink(r, page[len(page)-1].ID)}}
 		}
-		api.WriteJSON(w, http.StatusOK, body)
+		return body, nil
 	}
 }
 
-func (n *nova) server(w http.ResponseWriter, r *http.Request) (model.Server, bool) {
+// server finds the server of the path in the token's project.
+func (n *nova) server(r *http.Request) (model.Server, error) {
 	s, err := n.world.Server(r.PathValue("id"))
 	if err != nil || s.ProjectID != api.TokenOf(r.Context()).ProjectID {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Instance %s could not be found.", r.PathValue("id")))
-		return model.Server{}, false
+		return model.Server{}, api.Errorf(http.StatusNotFound, "Instance %s could not be found.", r.PathValue("id"))
 	}
-	return s, true
+	return s, nil
 }
 
-func (n *nova) getServer(w http.ResponseWriter, r *http.Request) {
-	if s, ok := n.server(w, r); ok {
-		api.WriteJSON(w, http.StatusOK, map[string]any{"server": n.serverView(r, s, true)})
+func (n *nova) getServer(r *http.Request) (any, error) {
+	s, err := n.server(r)
+	if err != nil {
+		return nil, err
 	}
+	return map[string]any{"server": n.serverView(r, s, true)}, nil
 }
 
-func (n *nova) createServer(w http.ResponseWriter, r *http.Request) {
-	var req struct {
+func (n *nova) createServer() http.HandlerFunc {
+	type req struct {
 		Server struct {
 			Name             string            `json:"name"`
 			FlavorRef        string            `json:"flavorRef"`
@@ -274,130 +278,117 @@ func (n *nova) createServer(w http.ResponseWriter, r *http.Request) {
 			Group string `json:"group"`
 		} `json:"os:scheduler_hints"`
 	}
-	if err := api.ReadJSON(r, &req); err != nil {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, err.Error())
-		return
-	}
-	if req.Server.Name == "" {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, "Invalid input for field/attribute name.")
-		return
-	}
-	tok := api.TokenOf(r.Context())
-	spec := model.Server{Name: req.Server.Name, ProjectID: tok.ProjectID, UserID: tok.UserID,
-		FlavorID: req.Server.FlavorRef, ImageID: req.Server.ImageRef, KeyName: req.Server.KeyName,
-		AvailabilityZone: req.Server.AvailabilityZone, Metadata: req.Server.Metadata, Status: "BUILD",
-		Tags: req.Server.Tags, ServerGroupID: req.Hints.Group, Booted: n.booter != nil && n.booter.Boots(req.Server.Name)}
-	nics, err := n.checkCreate(r, &spec, req.Server.Networks, req.Server.ConfigDrive, req.Server.UserData)
-	if err != nil {
-		api.Error(w, api.NovaCinder, err)
-		return
-	}
-	s, err := n.world.CreateServer(spec, nics)
-	if err != nil {
-		api.Error(w, api.NovaCinder, err)
-		return
-	}
-	if s.Booted {
-		n.booter.Boot(s)
-	}
-	api.WriteJSON(w, http.StatusAccepted, map[string]any{"server": map[string]any{
-		"id": s.ID, "links": n.link("servers", s.ID), "OS-DCF:diskConfig": "MANUAL",
-		"security_groups": []any{map[string]any{"name": "default"}}, "adminPass": "viosim",
-	}})
+	return handle(http.StatusAccepted, func(r *http.Request, q *req) (any, error) {
+		if q.Server.Name == "" {
+			return nil, badRequest("Invalid input for field/attribute name.")
+		}
+		tok := api.TokenOf(r.Context())
+		spec := model.Server{Name: q.Server.Name, ProjectID: tok.ProjectID, UserID: tok.UserID,
+			FlavorID: q.Server.FlavorRef, ImageID: q.Server.ImageRef, KeyName: q.Server.KeyName,
+			AvailabilityZone: q.Server.AvailabilityZone, Metadata: q.Server.Metadata, Status: "BUILD",
+			Tags: q.Server.Tags, ServerGroupID: q.Hints.Group, Booted: n.booter != nil && n.booter.Boots(q.Server.Name)}
+		nics, err := n.checkCreate(r, &spec, q.Server.Networks, q.Server.ConfigDrive, q.Server.UserData)
+		if err != nil {
+			return nil, err
+		}
+		s, err := n.world.CreateServer(spec, nics)
+		if err != nil {
+			return nil, err
+		}
+		if s.Booted {
+			n.booter.Boot(s)
+		}
+		return map[string]any{"server": map[string]any{
+			"id": s.ID, "links": n.link("servers", s.ID), "OS-DCF:diskConfig": "MANUAL",
+			"security_groups": []any{map[string]any{"name": "default"}}, "adminPass": "viosim",
+		}}, nil
+	})
 }
 
-func (n *nova) deleteServer(w http.ResponseWriter, r *http.Request) {
-	if s, ok := n.server(w, r); ok {
+func (n *nova) deleteServer() http.HandlerFunc {
+	return handle(http.StatusNoContent, func(r *http.Request, _ *struct{}) (any, error) {
+		s, err := n.server(r)
+		if err != nil {
+			return nil, err
+		}
 		if n.booter != nil && s.Booted {
 			if err := n.booter.Stop(s.ID); err != nil {
-				api.Error(w, api.NovaCinder, err)
-				return
+				return nil, err
 			}
 		}
-		if err := n.world.DeleteServer(s.ID); err != nil {
-			api.Error(w, api.NovaCinder, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+		return nil, n.world.DeleteServer(s.ID)
+	})
 }
 
 // action serves the server actions viosim knows: os-getConsoleOutput, the
 // serial console of a booted server (empty for a simulated one).
-func (n *nova) action(w http.ResponseWriter, r *http.Request) {
-	s, ok := n.server(w, r)
-	if !ok {
-		return
-	}
-	var req map[string]json.RawMessage
-	if err := api.ReadJSON(r, &req); err != nil || len(req) != 1 {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, "Malformed request body")
-		return
-	}
-	raw, ok := req["os-getConsoleOutput"]
-	if !ok {
-		for name := range req {
-			api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, fmt.Sprintf("There is no such action: %s", name))
-		}
-		return
-	}
-	var args struct {
-		Length any `json:"length"`
-	}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &args); err != nil {
-			api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, "Invalid input for field/attribute os-getConsoleOutput.")
-			return
-		}
-	}
-	lines := -1
-	switch v := args.Length.(type) {
-	case nil:
-	case float64:
-		lines = int(v)
-	case string:
-		n, err := strconv.Atoi(v)
+func (n *nova) action() http.HandlerFunc {
+	return handle(http.StatusOK, func(r *http.Request, q *map[string]json.RawMessage) (any, error) {
+		s, err := n.server(r)
 		if err != nil {
-			api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, fmt.Sprintf("Invalid input for field/attribute length. Value: %s.", v))
-			return
+			return nil, err
 		}
-		lines = n
-	default:
-		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, fmt.Sprintf("Invalid input for field/attribute length. Value: %v.", v))
-		return
-	}
-	out := ""
-	if n.booter != nil && s.Booted {
-		if s.Status == "BUILD" {
-			api.ErrorStatus(w, api.NovaCinder, http.StatusConflict,
-				fmt.Sprintf("Cannot 'get_console_output' instance %s while it is in vm_state building", s.ID))
-			return
+		if len(*q) != 1 {
+			return nil, badRequest("Malformed request body")
 		}
-		var err error
-		if out, err = n.booter.ConsoleOutput(s.ID, lines); err != nil {
-			api.Error(w, api.NovaCinder, err)
-			return
+		var name string
+		for name = range *q {
 		}
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"output": out})
+		if name != "os-getConsoleOutput" {
+			return nil, badRequest("There is no such action: %s", name)
+		}
+		raw := (*q)[name]
+		var args struct {
+			Length any `json:"length"`
+		}
+		if len(raw) > 0 && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &args); err != nil {
+				return nil, badRequest("Invalid input for field/attribute os-getConsoleOutput.")
+			}
+		}
+		lines := -1
+		switch v := args.Length.(type) {
+		case nil:
+		case float64:
+			lines = int(v)
+		case string:
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, badRequest("Invalid input for field/attribute length. Value: %s.", v)
+			}
+			lines = n
+		default:
+			return nil, badRequest("Invalid input for field/attribute length. Value: %v.", v)
+		}
+		out := ""
+		if n.booter != nil && s.Booted {
+			if s.Status == "BUILD" {
+				return nil, api.Errorf(http.StatusConflict, "Cannot 'get_console_output' instance %s while it is in vm_state building", s.ID)
+			}
+			if out, err = n.booter.ConsoleOutput(s.ID, lines); err != nil {
+				return nil, err
+			}
+		}
+		return map[string]any{"output": out}, nil
+	})
 }
 
-func (n *nova) serverIPs(w http.ResponseWriter, r *http.Request) {
-	s, ok := n.server(w, r)
-	if !ok {
-		return
+func (n *nova) serverIPs(r *http.Request) (any, error) {
+	s, err := n.server(r)
+	if err != nil {
+		return nil, err
 	}
 	addresses := map[string][]any{}
 	for _, a := range n.world.ServerAddresses(s.ID) {
 		addresses[a.Network] = append(addresses[a.Network], map[string]any{"version": a.Version, "addr": a.Addr})
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"addresses": addresses})
+	return map[string]any{"addresses": addresses}, nil
 }
 
-func (n *nova) interfaces(w http.ResponseWriter, r *http.Request) {
-	s, ok := n.server(w, r)
-	if !ok {
-		return
+func (n *nova) interfaces(r *http.Request) (any, error) {
+	s, err := n.server(r)
+	if err != nil {
+		return nil, err
 	}
 	var out []any
 	for _, p := range n.world.PortsOfDevice(s.ID) {
@@ -410,7 +401,7 @@ func (n *nova) interfaces(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		out = []any{}
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"interfaceAttachments": out})
+	return map[string]any{"interfaceAttachments": out}, nil
 }
 
 func attachmentView(a model.VolumeAttachment) map[string]any {
@@ -418,65 +409,62 @@ func attachmentView(a model.VolumeAttachment) map[string]any {
 		"tag": nil, "delete_on_termination": false, "attachment_id": a.ID}
 }
 
-func (n *nova) listAttachments(w http.ResponseWriter, r *http.Request) {
-	s, ok := n.server(w, r)
-	if !ok {
-		return
+func (n *nova) listAttachments(r *http.Request) (any, error) {
+	s, err := n.server(r)
+	if err != nil {
+		return nil, err
 	}
 	out := []any{}
 	for _, a := range s.Attachments {
 		out = append(out, attachmentView(a))
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"volumeAttachments": out})
+	return map[string]any{"volumeAttachments": out}, nil
 }
 
-func (n *nova) attach(w http.ResponseWriter, r *http.Request) {
-	s, ok := n.server(w, r)
-	if !ok {
-		return
-	}
-	var req struct {
+func (n *nova) attach() http.HandlerFunc {
+	type req struct {
 		VolumeAttachment struct {
 			VolumeID string `json:"volumeId"`
 			Device   string `json:"device"`
 		} `json:"volumeAttachment"`
 	}
-	if err := api.ReadJSON(r, &req); err != nil || req.VolumeAttachment.VolumeID == "" {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusBadRequest, "Invalid input for field/attribute volumeAttachment.")
-		return
-	}
-	a, err := n.world.AttachVolume(s.ID, req.VolumeAttachment.VolumeID, req.VolumeAttachment.Device)
-	if err != nil {
-		api.Error(w, api.NovaCinder, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"volumeAttachment": attachmentView(a)})
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
+		s, err := n.server(r)
+		if err != nil {
+			return nil, err
+		}
+		if q.VolumeAttachment.VolumeID == "" {
+			return nil, badRequest("Invalid input for field/attribute volumeAttachment.")
+		}
+		a, err := n.world.AttachVolume(s.ID, q.VolumeAttachment.VolumeID, q.VolumeAttachment.Device)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"volumeAttachment": attachmentView(a)}, nil
+	})
 }
 
-func (n *nova) getAttachment(w http.ResponseWriter, r *http.Request) {
-	s, ok := n.server(w, r)
-	if !ok {
-		return
+func (n *nova) getAttachment(r *http.Request) (any, error) {
+	s, err := n.server(r)
+	if err != nil {
+		return nil, err
 	}
 	for _, a := range s.Attachments {
 		if a.VolumeID == r.PathValue("volume") {
-			api.WriteJSON(w, http.StatusOK, map[string]any{"volumeAttachment": attachmentView(a)})
-			return
+			return map[string]any{"volumeAttachment": attachmentView(a)}, nil
 		}
 	}
-	api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("volume_id not found: %s", r.PathValue("volume")))
+	return nil, api.Errorf(http.StatusNotFound, "volume_id not found: %s", r.PathValue("volume"))
 }
 
-func (n *nova) detach(w http.ResponseWriter, r *http.Request) {
-	s, ok := n.server(w, r)
-	if !ok {
-		return
-	}
-	if err := n.world.DetachVolume(s.ID, r.PathValue("volume")); err != nil {
-		api.Error(w, api.NovaCinder, err)
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
+func (n *nova) detach() http.HandlerFunc {
+	return handle(http.StatusAccepted, func(r *http.Request, _ *struct{}) (any, error) {
+		s, err := n.server(r)
+		if err != nil {
+			return nil, err
+		}
+		return nil, n.world.DetachVolume(s.ID, r.PathValue("volume"))
+	})
 }
 
 func (n *nova) flavorView(r *http.Request, f model.Flavor, detail bool) map[string]any {
@@ -496,26 +484,34 @@ func (n *nova) flavorView(r *http.Request, f model.Flavor, detail bool) map[stri
 	return v
 }
 
-func (n *nova) listFlavors(detail bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (n *nova) listFlavors(detail bool) func(r *http.Request) (any, error) {
+	return func(r *http.Request) (any, error) {
 		out := []any{}
 		for _, f := range n.world.Flavors() {
 			out = append(out, n.flavorView(r, f, detail))
 		}
-		api.WriteJSON(w, http.StatusOK, map[string]any{"flavors": out})
+		return map[string]any{"flavors": out}, nil
 	}
 }
 
-func (n *nova) getFlavor(w http.ResponseWriter, r *http.Request) {
+// flavor finds the flavor of the path.
+func (n *nova) flavor(r *http.Request) (model.Flavor, error) {
 	f, err := n.world.Flavor(r.PathValue("id"))
 	if err != nil {
-		api.ErrorStatus(w, api.NovaCinder, http.StatusNotFound, fmt.Sprintf("Flavor %s could not be found.", r.PathValue("id")))
-		return
+		return model.Flavor{}, api.Errorf(http.StatusNotFound, "Flavor %s could not be found.", r.PathValue("id"))
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"flavor": n.flavorView(r, f, true)})
+	return f, nil
 }
 
-func (n *nova) zones(w http.ResponseWriter, r *http.Request) {
+func (n *nova) getFlavor(r *http.Request) (any, error) {
+	f, err := n.flavor(r)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"flavor": n.flavorView(r, f, true)}, nil
+}
+
+func (n *nova) zones(r *http.Request) (any, error) {
 	var out []any
 	detail := strings.HasSuffix(r.URL.Path, "/detail")
 	for _, z := range n.world.AvailabilityZones() {
@@ -531,5 +527,5 @@ func (n *nova) zones(w http.ResponseWriter, r *http.Request) {
 			"hosts": map[string]any{"controller": map[string]any{"nova-scheduler": map[string]any{
 				"available": true, "active": true, "updated_at": api.CinderTime(n.world.Now())}}}})
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": out})
+	return map[string]any{"availabilityZoneInfo": out}, nil
 }

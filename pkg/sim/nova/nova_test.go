@@ -3,6 +3,7 @@ package nova_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -313,3 +314,131 @@ func TestBootOnlySelectedServers(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestAnswers asks Nova's handlers, in order, what clients ask of them and
+// what they refuse, and checks each status, the error in Nova's format
+// ({"badRequest": {"code": 400, "message": ...}}) and headers that depend
+// on the microversion or on the world (201 or 204).
+func TestAnswers(t *testing.T) {
+	simtest.Test(t, func(ctx context.Context, s *sim.Server, pc *gophercloud.ProviderClient) {
+		srv := s.Seeded.Servers["k8scluster-minion-0"].ID
+		nova := s.URL(sim.Nova)
+		sv := nova + "/servers/" + srv
+		v22 := map[string]string{"X-OpenStack-Nova-API-Version": "2.2"}
+		for _, tc := range []struct {
+			method, path, body string
+			header             map[string]string
+			status             int
+			want               []string // substrings of the body
+			wantHeader         map[string]string
+		}{
+			{method: "GET", path: "/", status: 200, want: []string{`"id":"v2.1"`}},
+			{method: "GET", path: "/servers/nope", status: 404, want: []string{`"itemNotFound":{"code":404,"message":"Instance nope could not be found."}`}},
+			{method: "DELETE", path: "/servers/nope", status: 404, want: []string{`"Instance nope could not be found."`}},
+			{method: "POST", path: "/servers", body: `{"server":`, status: 400, want: []string{`"badRequest":{"code":400,"message":"malformed request body`}},
+			{method: "POST", path: "/servers", body: `{"server":{}}`, status: 400, want: []string{`"Invalid input for field/attribute name."`}},
+			{method: "GET", path: "/servers?name=(", status: 400, want: []string{`"Invalid filter field: name.`}},
+			{method: "GET", path: "/servers?limit=x", status: 400, want: []string{`"badRequest"`, `limit`}},
+			{method: "GET", path: "/servers?marker=nope", status: 400, want: []string{`"marker [nope] not found"`}},
+			{method: "POST", path: sv[len(nova):] + "/action", body: `{"a":1,"b":2}`, status: 400, want: []string{`"Malformed request body"`}},
+			{method: "POST", path: sv[len(nova):] + "/action", body: `{"os-nope":null}`, status: 400, want: []string{`"There is no such action: os-nope"`}},
+			{method: "POST", path: sv[len(nova):] + "/action", body: `{"os-getConsoleOutput":{"length":"x"}}`, status: 400, want: []string{`"Invalid input for field/attribute length. Value: x."`}},
+			{method: "POST", path: sv[len(nova):] + "/action", body: `{"os-getConsoleOutput":{"length":"5"}}`, status: 200, want: []string{`"output":""`}},
+			{method: "POST", path: "/servers/nope/action", body: `{"os-getConsoleOutput":{}}`, status: 404, want: []string{`"itemNotFound"`}},
+			{method: "GET", path: sv[len(nova):] + "/ips", status: 200, want: []string{`"k8scluster-mgmt":[{"addr":`}},
+			{method: "GET", path: sv[len(nova):] + "/os-interface", status: 200, want: []string{`"interfaceAttachments":[{`}},
+			{method: "POST", path: sv[len(nova):] + "/os-volume_attachments", body: `{"volumeAttachment":{}}`, status: 400, want: []string{`"Invalid input for field/attribute volumeAttachment."`}},
+			{method: "POST", path: sv[len(nova):] + "/os-volume_attachments", body: `{"volumeAttachment":{"volumeId":"nope"}}`, status: 404, want: []string{`"itemNotFound"`}},
+			{method: "GET", path: sv[len(nova):] + "/os-volume_attachments", status: 200, want: []string{`"volumeAttachments":[]`}},
+			{method: "GET", path: sv[len(nova):] + "/os-volume_attachments/nope", status: 404, want: []string{`"volume_id not found: nope"`}},
+			{method: "DELETE", path: sv[len(nova):] + "/os-volume_attachments/nope", status: 404, want: []string{`"itemNotFound"`}},
+			{method: "GET", path: "/flavors/nope", status: 404, want: []string{`"Flavor nope could not be found."`}},
+			{method: "GET", path: "/flavors/nope/os-extra_specs", status: 404, want: []string{`"Flavor nope could not be found."`}},
+			{method: "GET", path: "/flavors/3/os-extra_specs", status: 200, want: []string{`"extra_specs":{}`}},
+			{method: "GET", path: "/os-availability-zone", status: 200, want: []string{`"zoneName":"nova"`}},
+			// Key pairs: 200 and 202 at 2.1, 201 and 204 from 2.2.
+			{method: "POST", path: "/os-keypairs", body: `{"keypair":{"name":"k1","public_key":"` + pubKey + `"}}`, status: 200, want: []string{`"name":"k1"`}},
+			{method: "POST", path: "/os-keypairs", body: `{"keypair":{"name":"k2","public_key":"` + pubKey + `"}}`, header: v22, status: 201, want: []string{`"name":"k2"`}},
+			{method: "POST", path: "/os-keypairs", body: `{"keypair":{"name":"k3","type":"rsa"}}`, header: v22, status: 400, want: []string{`"Invalid input for field/attribute type. Value: rsa."`}},
+			{method: "GET", path: "/os-keypairs", status: 200, want: []string{`"keypairs":[{"keypair":{`}},
+			{method: "DELETE", path: "/os-keypairs/k1", status: 202},
+			{method: "DELETE", path: "/os-keypairs/k2", header: v22, status: 204},
+			{method: "DELETE", path: "/os-keypairs/k2", header: v22, status: 404, want: []string{`"Keypair k2 not found for user `}},
+			{method: "GET", path: "/os-keypairs/k2", status: 404, want: []string{`"Keypair k2 not found for user `}},
+			// Server groups.
+			{method: "GET", path: "/os-server-groups/nope", status: 404, want: []string{`"Instance group nope could not be found."`}},
+			{method: "DELETE", path: "/os-server-groups/nope", status: 404, want: []string{`"Instance group nope could not be found."`}},
+			{method: "POST", path: "/os-server-groups", body: `{"server_group":{"name":"g","policies":["affinity"]}}`, status: 200, want: []string{`"policies":["affinity"]`}},
+			{method: "GET", path: "/os-server-groups", status: 200, want: []string{`"name":"g"`}},
+			// Metadata, key by key.
+			{method: "POST", path: sv[len(nova):] + "/metadata", body: `{}`, status: 400, want: []string{`"Malformed request body: metadata is required"`}},
+			{method: "POST", path: sv[len(nova):] + "/metadata", body: `{"metadata":{"a":"1"}}`, status: 200, want: []string{`"a":"1"`}},
+			{method: "PUT", path: sv[len(nova):] + "/metadata/k", body: `{"meta":{"j":"v"}}`, status: 400, want: []string{`"Request body and URI mismatch"`}},
+			{method: "PUT", path: sv[len(nova):] + "/metadata/k", body: `{"meta":{"k":"v"}}`, status: 200, want: []string{`"meta":{"k":"v"}`}},
+			{method: "GET", path: sv[len(nova):] + "/metadata/k", status: 200, want: []string{`"meta":{"k":"v"}`}},
+			{method: "GET", path: sv[len(nova):] + "/metadata", status: 200, want: []string{`"metadata":{"a":"1","k":"v"}`}},
+			{method: "DELETE", path: sv[len(nova):] + "/metadata/k", status: 204},
+			{method: "DELETE", path: sv[len(nova):] + "/metadata/k", status: 404, want: []string{`"Metadata item was not found"`}},
+			{method: "GET", path: sv[len(nova):] + "/metadata/k", status: 404, want: []string{`"Metadata item was not found"`}},
+			{method: "PUT", path: sv[len(nova):] + "/metadata", body: `{"metadata":{"b":"2"}}`, status: 200, want: []string{`"metadata":{"b":"2"}`}},
+			// Tags: 201 with the Location of a new tag, 204 for one the server has.
+			{method: "PUT", path: sv[len(nova):] + "/tags/a", status: 201, wantHeader: map[string]string{"Location": sv + "/tags/a"}},
+			{method: "PUT", path: sv[len(nova):] + "/tags/a", status: 204, wantHeader: map[string]string{"Location": ""}},
+			{method: "PUT", path: sv[len(nova):] + "/tags/a,b", status: 400, want: []string{`"Invalid input for field/attribute tags. Value: a,b."`}},
+			{method: "GET", path: sv[len(nova):] + "/tags/a", status: 204},
+			{method: "GET", path: sv[len(nova):] + "/tags/b", status: 404, want: []string{`"Tag 'b' could not be found for instance ` + srv + `."`}},
+			{method: "DELETE", path: sv[len(nova):] + "/tags/a", status: 204},
+			{method: "DELETE", path: sv[len(nova):] + "/tags/a", status: 404, want: []string{`"Tag 'a' could not be found`}},
+			{method: "PUT", path: sv[len(nova):] + "/tags", body: `{"tags":["y","x","x"]}`, status: 200, want: []string{`"tags":["x","y"]`}},
+			{method: "GET", path: sv[len(nova):] + "/tags", status: 200, want: []string{`"tags":["x","y"]`}},
+			{method: "DELETE", path: sv[len(nova):] + "/tags", status: 204},
+			{method: "GET", path: sv[len(nova):] + "/tags", status: 200, want: []string{`"tags":[]`}},
+			// Quotas and limits.
+			{method: "PUT", path: "/os-quota-sets/" + s.Seeded.Project.ID, body: `{"quota_set":{"instances":"x"}}`, status: 400, want: []string{`"Invalid input for field/attribute instances. Value: x."`}},
+			{method: "GET", path: "/os-quota-sets/" + s.Seeded.Project.ID + "/detail", status: 200, want: []string{`"instances":{"in_use":`}},
+			{method: "GET", path: "/limits", status: 200, want: []string{`"maxTotalInstances":10`}},
+			// Microversions outside 2.1-2.96.
+			{method: "GET", path: "/flavors", header: map[string]string{"X-OpenStack-Nova-API-Version": "2.0"}, status: 406, want: []string{`"Version 2.0 is not supported by the API.`}},
+			{method: "GET", path: "/flavors", header: map[string]string{"X-OpenStack-Nova-API-Version": "2"}, status: 400, want: []string{`"Invalid format for API version: 2."`}},
+		} {
+			name := tc.method + " " + tc.path
+			got := simtest.Do(t, s, pc, simtest.Call{Method: tc.method, URL: nova + tc.path, Body: tc.body, Header: tc.header})
+			if got.Status != tc.status {
+				t.Errorf("%s: %d %s, want %d", name, got.Status, got.Body, tc.status)
+				continue
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got.Body, w) {
+					t.Errorf("%s: %s, want %s", name, got.Body, w)
+				}
+			}
+			for k, v := range tc.wantHeader {
+				if got.Header.Get(k) != v {
+					t.Errorf("%s: %s %q, want %q", name, k, got.Header.Get(k), v)
+				}
+			}
+			if tc.status >= 400 {
+				wantNovaError(t, name, got)
+			}
+		}
+	})
+}
+
+// wantNovaError checks an error body is Nova's: one key, the code and a
+// message.
+func wantNovaError(t *testing.T, name string, got simtest.Answer) {
+	t.Helper()
+	var body map[string]struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal([]byte(got.Body), &body); err != nil || len(body) != 1 {
+		t.Errorf("%s: not Nova's error body: %s", name, got.Body)
+		return
+	}
+	for _, e := range body {
+		if e.Code != got.Status || e.Message == "" {
+			t.Errorf("%s: not Nova's error body: %s", name, got.Body)
+		}
+	}
+}

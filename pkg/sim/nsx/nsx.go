@@ -14,6 +14,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,20 +85,23 @@ func (m *Manager) SetLimits(rate float64, concurrency int) { m.limits.set(rate, 
 // injection goes there, so that a slow answer holds its concurrency slot as
 // a slow NSX does).
 func (m *Manager) Handler(wrap func(http.Handler) http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/node/version", m.version)
-	mux.HandleFunc("GET /api/v1/cluster/status", m.clusterStatus)
+	mux := api.NewMux(api.NSX)
+	mux.HandleFunc("GET /api/v1/node/version", get(m.version))
+	mux.HandleFunc("GET /api/v1/cluster/status", get(m.clusterStatus))
 	mux.HandleFunc("GET /api/v1/logical-ports", m.listPorts(model.ManagerAPI))
+	mux.HandleFunc("POST /api/v1/logical-ports", m.createPort())
 	mux.HandleFunc("GET /api/v1/logical-ports/{id}", m.getPort(model.ManagerAPI))
 	mux.HandleFunc("PUT /api/v1/logical-ports/{id}", m.putPort(model.ManagerAPI))
-	mux.HandleFunc("GET /api/v1/logical-switches", m.listSwitches)
-	mux.HandleFunc("GET /api/v1/logical-switches/{id}", m.getSwitch)
+	mux.HandleFunc("GET /api/v1/logical-switches", get(m.listSwitches))
+	mux.HandleFunc("GET /api/v1/logical-switches/{id}", get(m.getSwitch))
 	mux.HandleFunc("GET /api/v1/search", m.search(model.ManagerAPI))
 	mux.HandleFunc("GET /api/v1/search/query", m.search(model.ManagerAPI))
+	mux.HandleFunc("GET /policy/api/v1/infra/segments", get(m.listSegments))
+	mux.HandleFunc("GET /policy/api/v1/infra/segments/{segment}", get(m.getSegment))
 	mux.HandleFunc("GET /policy/api/v1/infra/segments/{segment}/ports", m.listPorts(model.PolicyAPI))
 	mux.HandleFunc("GET /policy/api/v1/infra/segments/{segment}/ports/{id}", m.getPort(model.PolicyAPI))
 	mux.HandleFunc("PUT /policy/api/v1/infra/segments/{segment}/ports/{id}", m.putPort(model.PolicyAPI))
-	mux.HandleFunc("PATCH /policy/api/v1/infra/segments/{segment}/ports/{id}", m.patchPort)
+	mux.HandleFunc("PATCH /policy/api/v1/infra/segments/{segment}/ports/{id}", m.patchPort())
 	mux.HandleFunc("GET /policy/api/v1/search/query", m.search(model.PolicyAPI))
 
 	outer := http.NewServeMux()
@@ -317,17 +322,49 @@ func (l *limiter) release(host string) {
 
 // --- handlers ---
 
-func (m *Manager) version(w http.ResponseWriter, _ *http.Request) {
-	api.WriteJSON(w, http.StatusOK, map[string]any{"node_version": Version, "product_version": Version})
+// get is a read: no body, 200.
+func get(fn func(r *http.Request) (any, error)) http.HandlerFunc {
+	return api.Get(api.NSX, fn)
 }
 
-func (m *Manager) clusterStatus(w http.ResponseWriter, _ *http.Request) {
-	api.WriteJSON(w, http.StatusOK, map[string]any{
+func badRequest(format string, a ...any) error {
+	return api.Errorf(http.StatusBadRequest, format, a...)
+}
+
+func notFound(id string) error {
+	return api.Errorf(http.StatusNotFound, "The requested object : %s could not be found. Object identifiers are case sensitive.", id)
+}
+
+func (m *Manager) version(*http.Request) (any, error) {
+	return map[string]any{"node_version": Version, "product_version": Version}, nil
+}
+
+func (m *Manager) clusterStatus(*http.Request) (any, error) {
+	return map[string]any{
 		"mgmt_cluster_status":     map[string]any{"status": "STABLE"},
 		"control_cluster_status":  map[string]any{"status": "STABLE"},
 		"detailed_cluster_status": map[string]any{"overall_status": "STABLE"},
-	})
+	}, nil
 }
+
+// checkParams refuses query parameters a list does not take: NSX's
+// parameters are typed, and a filter misspelt must not pass for none.
+func checkParams(r *http.Request, known ...string) error {
+	var bad []string
+	for k := range r.URL.Query() {
+		if !slices.Contains(known, k) {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return badRequest("Invalid query parameter(s) %s for %s; it takes: %s.", strings.Join(bad, ", "), r.URL.Path, strings.Join(known, ", "))
+	}
+	return nil
+}
+
+// The list parameters NSX takes everywhere.
+var listParams = []string{"cursor", "page_size", "included_fields", "sort_ascending", "sort_by"}
 
 // pageSize reads page_size: at most 1000, default 1000, as NSX pages.
 func pageSize(r *http.Request) (int, error) {
@@ -336,13 +373,53 @@ func pageSize(r *http.Request) (int, error) {
 		return 1000, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return 0, &model.ErrBadRequest{Message: fmt.Sprintf("Invalid value %q for page_size", s)}
+	if err != nil || n < 0 {
+		return 0, badRequest("Invalid value %q for page_size: an integer from 0 to 1000.", s)
 	}
-	if n > 1000 {
+	if n == 0 || n > 1000 {
 		n = 1000
 	}
 	return n, nil
+}
+
+// boolParam reads a boolean query parameter.
+func boolParam(r *http.Request, key string) (bool, error) {
+	s := r.URL.Query().Get(key)
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, badRequest("Invalid value %q for %s: true or false.", s, key)
+	}
+	return b, nil
+}
+
+// sorted sorts a page's objects by sort_by (a top-level field), as asked.
+func sorted(r *http.Request, objs []map[string]any) ([]map[string]any, error) {
+	by := r.URL.Query().Get("sort_by")
+	asc := true
+	if s := r.URL.Query().Get("sort_ascending"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return nil, badRequest("Invalid value %q for sort_ascending: true or false.", s)
+		}
+		asc = b
+	}
+	if by == "" {
+		if !asc {
+			slices.Reverse(objs)
+		}
+		return objs, nil
+	}
+	sort.SliceStable(objs, func(i, j int) bool {
+		a, b := fmt.Sprint(objs[i][by]), fmt.Sprint(objs[j][by])
+		if asc {
+			return a < b
+		}
+		return a > b
+	})
+	return objs, nil
 }
 
 func listBody(results []map[string]any, cursor string, total int) map[string]any {
@@ -357,65 +434,93 @@ func listBody(results []map[string]any, cursor string, total int) map[string]any
 	return body
 }
 
+// The filters of GET /api/v1/logical-ports.
+var portParams = append([]string{"attachment_id", "attachment_type", "bridge_cluster_id", "container_ports_only", "diagnostic",
+	"logical_switch_id", "parent_vif_id", "switching_profile_id", "transport_node_id", "transport_zone_id"}, listParams...)
+
+// portFilter reads the filters of a port list.
+func portFilter(r *http.Request, a model.PortAPI) (model.PortFilter, error) {
+	q := r.URL.Query()
+	if a == model.PolicyAPI {
+		return model.PortFilter{SwitchID: r.PathValue("segment")}, checkParams(r, listParams...)
+	}
+	if err := checkParams(r, portParams...); err != nil {
+		return model.PortFilter{}, err
+	}
+	f := model.PortFilter{SwitchID: q.Get("logical_switch_id"), AttachmentID: q.Get("attachment_id"),
+		AttachmentType: q.Get("attachment_type"), ParentVIFID: q.Get("parent_vif_id"), TransportZoneID: q.Get("transport_zone_id"),
+		SwitchingProfileID: q.Get("switching_profile_id"), TransportNodeID: q.Get("transport_node_id"), BridgeClusterID: q.Get("bridge_cluster_id")}
+	if f.AttachmentType != "" && !model.ValidAttachmentType(f.AttachmentType) {
+		return f, badRequest("Invalid value %q for attachment_type: one of VIF, LOGICALROUTER, BRIDGEENDPOINT, DHCP_SERVICE, METADATA_PROXY, L2VPN_SESSION, NONE.", f.AttachmentType)
+	}
+	var err error
+	if f.ContainerOnly, err = boolParam(r, "container_ports_only"); err != nil {
+		return f, err
+	}
+	// diagnostic shows transit ports as well; the simulator has none.
+	_, err = boolParam(r, "diagnostic")
+	return f, err
+}
+
 func (m *Manager) listPorts(a model.PortAPI) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return get(func(r *http.Request) (any, error) {
+		f, err := portFilter(r, a)
+		if err != nil {
+			return nil, err
+		}
 		size, err := pageSize(r)
 		if err != nil {
-			api.Error(w, api.NSX, err)
-			return
+			return nil, err
 		}
-		q := r.URL.Query()
-		f := model.PortFilter{SwitchID: q.Get("logical_switch_id"), AttachmentID: q.Get("attachment_id")}
 		if a == model.PolicyAPI {
-			f.SwitchID = r.PathValue("segment")
+			if _, err := m.world.Segment(f.SwitchID); err != nil {
+				return nil, notFound(f.SwitchID)
+			}
 		}
-		page, next, total, err := m.world.ListPorts(a, f, q.Get("cursor"), size)
+		page, next, total, err := m.world.ListPorts(a, f, r.URL.Query().Get("cursor"), size)
 		if err != nil {
-			api.Error(w, api.NSX, err)
-			return
+			return nil, err
 		}
-		api.WriteJSON(w, http.StatusOK, listBody(page, next, total))
 		m.raced(a, page...)
-	}
+		if page, err = sorted(r, page); err != nil {
+			return nil, err
+		}
+		return listBody(page, next, total), nil
+	})
 }
 
 func (m *Manager) getPort(a model.PortAPI) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return get(func(r *http.Request) (any, error) {
 		body, err := m.world.GetPort(a, r.PathValue("id"))
 		if err != nil || (a == model.PolicyAPI && body["parent_path"] != "/infra/segments/"+r.PathValue("segment")) {
-			api.ErrorStatus(w, api.NSX, http.StatusNotFound, fmt.Sprintf("The requested object : %s could not be found. Object identifiers are case sensitive.", r.PathValue("id")))
-			return
+			return nil, notFound(r.PathValue("id"))
 		}
-		api.WriteJSON(w, http.StatusOK, body)
 		m.raced(a, body)
-	}
+		return body, nil
+	})
+}
+
+// createPort creates a logical port, as NCP makes pods' CHILD VIF ports.
+func (m *Manager) createPort() http.HandlerFunc {
+	return api.Handle(api.NSX, http.StatusCreated, func(r *http.Request, body *map[string]any) (any, error) {
+		return m.world.CreateNSXPort(*body, userOf(r))
+	})
 }
 
 func (m *Manager) putPort(a model.PortAPI) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var body map[string]any
-		if err := api.ReadJSON(r, &body); err != nil {
-			api.ErrorStatus(w, api.NSX, http.StatusBadRequest, err.Error())
-			return
-		}
-		if id, ok := body["id"]; ok && id != r.PathValue("id") {
-			api.ErrorStatus(w, api.NSX, http.StatusBadRequest, fmt.Sprintf("Id %v in the request body does not match %s in the URI.", id, r.PathValue("id")))
-			return
+	return api.Handle(api.NSX, http.StatusOK, func(r *http.Request, body *map[string]any) (any, error) {
+		id := r.PathValue("id")
+		if got, ok := (*body)["id"]; ok && got != id {
+			return nil, badRequest("Id %v in the request body does not match %s in the URI.", got, id)
 		}
 		if a == model.PolicyAPI {
-			if _, err := m.world.GetPort(a, r.PathValue("id")); err != nil {
-				api.Error(w, api.NSX, err)
-				return
+			if cur, err := m.world.GetPort(a, id); err != nil || cur["parent_path"] != "/infra/segments/"+r.PathValue("segment") {
+				return nil, notFound(id)
 			}
 		}
-		m.raceWrite(a, r.PathValue("id"))
-		out, err := m.world.UpdateNSXPort(a, r.PathValue("id"), body, userOf(r), allowOverwrite(r))
-		if err != nil {
-			api.Error(w, api.NSX, err)
-			return
-		}
-		api.WriteJSON(w, http.StatusOK, out)
-	}
+		m.raceWrite(a, id)
+		return m.world.UpdateNSXPort(a, id, *body, userOf(r), allowOverwrite(r))
+	})
 }
 
 func allowOverwrite(r *http.Request) bool {
@@ -424,79 +529,102 @@ func allowOverwrite(r *http.Request) bool {
 
 // patchPort merges the given top-level fields into a segment port, as the
 // Policy API's PATCH does; a _revision, when given, must be current.
-func (m *Manager) patchPort(w http.ResponseWriter, r *http.Request) {
-	var patch map[string]any
-	if err := api.ReadJSON(r, &patch); err != nil {
-		api.ErrorStatus(w, api.NSX, http.StatusBadRequest, err.Error())
-		return
-	}
-	current, err := m.world.GetPort(model.PolicyAPI, r.PathValue("id"))
-	if err != nil {
-		api.Error(w, api.NSX, err)
-		return
-	}
-	if _, ok := patch["_revision"]; !ok {
-		patch["_revision"] = current["_revision"]
-	}
-	m.raceWrite(model.PolicyAPI, r.PathValue("id"))
-	for k, v := range patch {
-		current[k] = v
-	}
-	if _, err := m.world.UpdateNSXPort(model.PolicyAPI, r.PathValue("id"), current, userOf(r), allowOverwrite(r)); err != nil {
-		api.Error(w, api.NSX, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+func (m *Manager) patchPort() http.HandlerFunc {
+	return api.Handle(api.NSX, http.StatusOK, func(r *http.Request, patch *map[string]any) (any, error) {
+		id := r.PathValue("id")
+		current, err := m.world.GetPort(model.PolicyAPI, id)
+		if err != nil || current["parent_path"] != "/infra/segments/"+r.PathValue("segment") {
+			return nil, notFound(id)
+		}
+		if _, ok := (*patch)["_revision"]; !ok {
+			(*patch)["_revision"] = current["_revision"]
+		}
+		m.raceWrite(model.PolicyAPI, id)
+		for k, v := range *patch {
+			current[k] = v
+		}
+		_, err = m.world.UpdateNSXPort(model.PolicyAPI, id, current, userOf(r), allowOverwrite(r))
+		return nil, err
+	})
 }
 
-func (m *Manager) listSwitches(w http.ResponseWriter, _ *http.Request) {
+func (m *Manager) listSwitches(r *http.Request) (any, error) {
+	if err := checkParams(r, append([]string{"transport_zone_id", "transport_type", "switching_profile_id", "uplink_teaming_policy_name",
+		"vlan", "vni", "diagnostic"}, listParams...)...); err != nil {
+		return nil, err
+	}
+	tz := r.URL.Query().Get("transport_zone_id")
 	var out []map[string]any
 	for _, ls := range m.world.LogicalSwitches() {
-		out = append(out, switchView(ls))
-	}
-	api.WriteJSON(w, http.StatusOK, listBody(out, "", len(out)))
-}
-
-func (m *Manager) getSwitch(w http.ResponseWriter, r *http.Request) {
-	for _, ls := range m.world.LogicalSwitches() {
-		if ls.ID == r.PathValue("id") {
-			api.WriteJSON(w, http.StatusOK, switchView(ls))
-			return
+		if tz == "" || ls.TransportZoneID == tz {
+			out = append(out, model.SwitchBody(ls))
 		}
 	}
-	api.ErrorStatus(w, api.NSX, http.StatusNotFound, fmt.Sprintf("The requested object : %s could not be found. Object identifiers are case sensitive.", r.PathValue("id")))
-}
-
-func switchView(ls model.LogicalSwitch) map[string]any {
-	var tags []any
-	for _, t := range ls.Tags {
-		tags = append(tags, map[string]any{"scope": t.Scope, "tag": t.Tag})
+	out, err := sorted(r, out)
+	if err != nil {
+		return nil, err
 	}
-	return map[string]any{"resource_type": "LogicalSwitch", "id": ls.ID, "display_name": ls.DisplayName,
-		"transport_zone_id": ls.TransportZoneID, "admin_state": "UP", "replication_mode": "MTEP", "tags": tags,
-		"_revision": ls.Revision}
+	return listBody(out, "", len(out)), nil
 }
 
-// search answers search queries for ports; other resource types find
-// nothing, as the simulator models ports only.
+func (m *Manager) getSwitch(r *http.Request) (any, error) {
+	for _, ls := range m.world.LogicalSwitches() {
+		if ls.ID == r.PathValue("id") {
+			return model.SwitchBody(ls), nil
+		}
+	}
+	return nil, notFound(r.PathValue("id"))
+}
+
+func (m *Manager) listSegments(r *http.Request) (any, error) {
+	if err := checkParams(r, append([]string{"include_mark_for_delete_objects", "connectivity_path", "segment_type"}, listParams...)...); err != nil {
+		return nil, err
+	}
+	size, err := pageSize(r)
+	if err != nil {
+		return nil, err
+	}
+	page, next, total, err := m.world.Segments(r.URL.Query().Get("cursor"), size)
+	if err != nil {
+		return nil, err
+	}
+	if page, err = sorted(r, page); err != nil {
+		return nil, err
+	}
+	return listBody(page, next, total), nil
+}
+
+func (m *Manager) getSegment(r *http.Request) (any, error) {
+	seg, err := m.world.Segment(r.PathValue("segment"))
+	if err != nil {
+		return nil, notFound(r.PathValue("segment"))
+	}
+	return seg, nil
+}
+
+// search answers search queries (see model.ParseQuery) over the API's
+// objects: logical ports and switches, or segments and segment ports.
 func (m *Manager) search(a model.PortAPI) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return get(func(r *http.Request) (any, error) {
+		if err := checkParams(r, append([]string{"query"}, listParams...)...); err != nil {
+			return nil, err
+		}
 		q, err := model.ParseQuery(r.URL.Query().Get("query"))
 		if err != nil {
-			api.ErrorStatus(w, api.NSX, http.StatusBadRequest, err.Error())
-			return
+			return nil, badRequest("%v", err)
 		}
 		size, err := pageSize(r)
 		if err != nil {
-			api.Error(w, api.NSX, err)
-			return
+			return nil, err
 		}
-		all := m.world.SearchPorts(a, q)
+		all, err := sorted(r, m.world.Search(a, q))
+		if err != nil {
+			return nil, err
+		}
 		start := 0
 		if c := r.URL.Query().Get("cursor"); c != "" {
 			if start, err = strconv.Atoi(c); err != nil || start < 0 || start > len(all) {
-				api.ErrorStatus(w, api.NSX, http.StatusBadRequest, fmt.Sprintf("Invalid cursor %q", c))
-				return
+				return nil, badRequest("Invalid cursor %q", c)
 			}
 		}
 		end := min(start+size, len(all))
@@ -504,6 +632,6 @@ func (m *Manager) search(a model.PortAPI) http.HandlerFunc {
 		if end < len(all) {
 			next = strconv.Itoa(end)
 		}
-		api.WriteJSON(w, http.StatusOK, listBody(all[start:end], next, len(all)))
-	}
+		return listBody(all[start:end], next, len(all)), nil
+	})
 }

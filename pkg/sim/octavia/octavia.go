@@ -20,35 +20,35 @@ const MaxVersion = "v2.27"
 // version discovery at "/".
 func Handler(world *model.World, base func() string) http.Handler {
 	o := &octavia{world: world, base: base}
-	mux := http.NewServeMux()
+	mux := api.NewMux(api.Octavia)
 	for _, v := range []string{"/v2", "/v2.0"} {
 		p := v + "/lbaas"
-		mux.HandleFunc("GET "+p+"/loadbalancers", o.listLoadBalancers)
-		mux.HandleFunc("POST "+p+"/loadbalancers", o.createLoadBalancer)
-		mux.HandleFunc("GET "+p+"/loadbalancers/{id}", o.getLoadBalancer)
-		mux.HandleFunc("PUT "+p+"/loadbalancers/{id}", o.updateLoadBalancer)
-		mux.HandleFunc("DELETE "+p+"/loadbalancers/{id}", o.deleteLoadBalancer)
-		mux.HandleFunc("GET "+p+"/loadbalancers/{id}/stats", o.stats)
-		mux.HandleFunc("GET "+p+"/listeners", o.listListeners)
-		mux.HandleFunc("POST "+p+"/listeners", o.createListener)
-		mux.HandleFunc("GET "+p+"/listeners/{id}", o.getListener)
-		mux.HandleFunc("PUT "+p+"/listeners/{id}", o.updateListener)
-		mux.HandleFunc("DELETE "+p+"/listeners/{id}", o.deleteListener)
-		mux.HandleFunc("GET "+p+"/pools", o.listPools)
-		mux.HandleFunc("POST "+p+"/pools", o.createPool)
-		mux.HandleFunc("GET "+p+"/pools/{id}", o.getPool)
-		mux.HandleFunc("PUT "+p+"/pools/{id}", o.updatePool)
-		mux.HandleFunc("DELETE "+p+"/pools/{id}", o.deletePool)
-		mux.HandleFunc("GET "+p+"/pools/{id}/members", o.listMembers)
-		mux.HandleFunc("POST "+p+"/pools/{id}/members", o.createMember)
-		mux.HandleFunc("PUT "+p+"/pools/{id}/members", o.batchMembers)
-		mux.HandleFunc("GET "+p+"/pools/{id}/members/{member}", o.getMember)
-		mux.HandleFunc("DELETE "+p+"/pools/{id}/members/{member}", o.deleteMember)
-		mux.HandleFunc("GET "+p+"/healthmonitors", o.listMonitors)
-		mux.HandleFunc("POST "+p+"/healthmonitors", o.createMonitor)
-		mux.HandleFunc("GET "+p+"/healthmonitors/{id}", o.getMonitor)
-		mux.HandleFunc("DELETE "+p+"/healthmonitors/{id}", o.deleteMonitor)
-		mux.HandleFunc("GET "+p+"/providers", o.providers)
+		mux.HandleFunc("GET "+p+"/loadbalancers", o.listLoadBalancers())
+		mux.HandleFunc("POST "+p+"/loadbalancers", o.createLoadBalancer())
+		mux.HandleFunc("GET "+p+"/loadbalancers/{id}", o.getLoadBalancer())
+		mux.HandleFunc("PUT "+p+"/loadbalancers/{id}", o.updateLoadBalancer())
+		mux.HandleFunc("DELETE "+p+"/loadbalancers/{id}", o.deleteLoadBalancer())
+		mux.HandleFunc("GET "+p+"/loadbalancers/{id}/stats", o.stats())
+		mux.HandleFunc("GET "+p+"/listeners", o.listListeners())
+		mux.HandleFunc("POST "+p+"/listeners", o.createListener())
+		mux.HandleFunc("GET "+p+"/listeners/{id}", o.getListener())
+		mux.HandleFunc("PUT "+p+"/listeners/{id}", o.updateListener())
+		mux.HandleFunc("DELETE "+p+"/listeners/{id}", o.deleteListener())
+		mux.HandleFunc("GET "+p+"/pools", o.listPools())
+		mux.HandleFunc("POST "+p+"/pools", o.createPool())
+		mux.HandleFunc("GET "+p+"/pools/{id}", o.getPool())
+		mux.HandleFunc("PUT "+p+"/pools/{id}", o.updatePool())
+		mux.HandleFunc("DELETE "+p+"/pools/{id}", o.deletePool())
+		mux.HandleFunc("GET "+p+"/pools/{id}/members", o.listMembers())
+		mux.HandleFunc("POST "+p+"/pools/{id}/members", o.createMember())
+		mux.HandleFunc("PUT "+p+"/pools/{id}/members", o.batchMembers())
+		mux.HandleFunc("GET "+p+"/pools/{id}/members/{member}", o.getMember())
+		mux.HandleFunc("DELETE "+p+"/pools/{id}/members/{member}", o.deleteMember())
+		mux.HandleFunc("GET "+p+"/healthmonitors", o.listMonitors())
+		mux.HandleFunc("POST "+p+"/healthmonitors", o.createMonitor())
+		mux.HandleFunc("GET "+p+"/healthmonitors/{id}", o.getMonitor())
+		mux.HandleFunc("DELETE "+p+"/healthmonitors/{id}", o.deleteMonitor())
+		mux.HandleFunc("GET "+p+"/providers", o.providers())
 		mux.HandleFunc("GET "+p+"/flavors", o.empty("flavors"))
 		mux.HandleFunc("GET "+p+"/availabilityzones", o.empty("availability_zones"))
 	}
@@ -71,27 +71,36 @@ func (o *octavia) versions(w http.ResponseWriter, _ *http.Request) {
 	}})
 }
 
-func (o *octavia) providers(w http.ResponseWriter, _ *http.Request) {
-	api.WriteJSON(w, http.StatusOK, map[string]any{"providers": []any{
-		map[string]any{"name": "amphora", "description": "The Octavia Amphora driver (simulated)."},
-		map[string]any{"name": "ovn", "description": "The OVN driver (simulated)."},
-	}})
+func (o *octavia) providers() http.HandlerFunc {
+	return get(func(*http.Request) (any, error) {
+		return map[string]any{"providers": []any{
+			map[string]any{"name": "amphora", "description": "The Octavia Amphora driver (simulated)."},
+			map[string]any{"name": "ovn", "description": "The OVN driver (simulated)."},
+		}}, nil
+	})
 }
 
 func (o *octavia) empty(key string) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		api.WriteJSON(w, http.StatusOK, map[string]any{key: []any{}})
-	}
+	return get(func(*http.Request) (any, error) { return map[string]any{key: []any{}}, nil })
 }
 
-func fail(w http.ResponseWriter, err error) { api.Error(w, api.Octavia, err) }
+// get is a read: no body, 200.
+func get(fn func(r *http.Request) (any, error)) http.HandlerFunc {
+	return api.Get(api.Octavia, fn)
+}
 
-func read(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := api.ReadJSON(r, v); err != nil {
-		api.ErrorStatus(w, api.Octavia, http.StatusBadRequest, "Invalid input for field/attribute: "+err.Error())
-		return false
-	}
-	return true
+// handle is a write with a body of type Req.
+func handle[Req any](status int, fn func(r *http.Request, q *Req) (any, error)) http.HandlerFunc {
+	return api.Handle(api.Octavia, status, fn)
+}
+
+// none is a write without a body.
+func none(status int, fn func(r *http.Request) error) http.HandlerFunc {
+	return api.Handle(api.Octavia, status, func(r *http.Request, _ *struct{}) (any, error) { return nil, fn(r) })
+}
+
+func notFound(kind, id string) error {
+	return api.Errorf(http.StatusNotFound, "%s %s could not be found.", kind, id)
 }
 
 func ids(list []string) []any {
@@ -151,29 +160,6 @@ func (o *octavia) lbView(lb model.LoadBalancer) map[string]any {
 		"provisioning_status": lb.ProvisioningStatus, "operating_status": lb.OperatingStatus, "admin_state_up": lb.AdminStateUp,
 		"listeners": ids(listeners), "pools": ids(pools), "tags": tags(lb.Tags), "additional_vips": []any{},
 		"created_at": api.OpenStackTime(lb.CreatedAt), "updated_at": api.OpenStackTime(lb.UpdatedAt),
-	}
-}
-
-func (o *octavia) listLoadBalancers(w http.ResponseWriter, r *http.Request) {
-	var views []map[string]any
-	for _, lb := range o.world.LoadBalancers(func(lb *model.LoadBalancer) bool { return owned(r, lb.ProjectID) }) {
-		views = append(views, o.lbView(lb))
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"loadbalancers": filtered(r, views), "loadbalancers_links": []any{}})
-}
-
-func (o *octavia) lb(w http.ResponseWriter, r *http.Request) (model.LoadBalancer, bool) {
-	lb, err := o.world.LoadBalancer(r.PathValue("id"))
-	if err != nil || !owned(r, lb.ProjectID) {
-		api.ErrorStatus(w, api.Octavia, http.StatusNotFound, fmt.Sprintf("Load Balancer %s could not be found.", r.PathValue("id")))
-		return model.LoadBalancer{}, false
-	}
-	return lb, true
-}
-
-func (o *octavia) getLoadBalancer(w http.ResponseWriter, r *http.Request) {
-	if lb, ok := o.lb(w, r); ok {
-		api.WriteJSON(w, http.StatusOK, map[string]any{"loadbalancer": o.lbView(lb)})
 	}
 }
 
@@ -263,118 +249,6 @@ func (b listenerBody) model() model.Listener {
 		TimeoutClientData: b.TimeoutClientData, TimeoutMemberData: b.TimeoutMemberData, Tags: b.Tags}
 }
 
-func (o *octavia) createLoadBalancer(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		LoadBalancer struct {
-			Name             string         `json:"name"`
-			Description      string         `json:"description"`
-			VipSubnetID      string         `json:"vip_subnet_id"`
-			VipNetworkID     string         `json:"vip_network_id"`
-			VipAddress       string         `json:"vip_address"`
-			Provider         string         `json:"provider"`
-			FlavorID         string         `json:"flavor_id"`
-			AvailabilityZone string         `json:"availability_zone"`
-			Tags             []string       `json:"tags"`
-			Listeners        []listenerBody `json:"listeners"`
-			Pools            []poolBody     `json:"pools"`
-		} `json:"loadbalancer"`
-	}
-	if !read(w, r, &req) {
-		return
-	}
-	x := req.LoadBalancer
-	lb, err := o.world.CreateLoadBalancer(model.LoadBalancer{Name: x.Name, Description: x.Description, VipSubnetID: x.VipSubnetID,
-		VipNetworkID: x.VipNetworkID, VipAddress: x.VipAddress, Provider: x.Provider, FlavorID: x.FlavorID,
-		AvailabilityZone: x.AvailabilityZone, Tags: x.Tags, ProjectID: api.TokenOf(r.Context()).ProjectID})
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	if len(x.Listeners) > 0 || len(x.Pools) > 0 {
-		err := o.world.PopulateLoadBalancer(lb.ID, func(tx *model.LBTx) error {
-			addPool := func(pb poolBody, listenerID string) {
-				p := tx.AddPool(pb.model(), listenerID)
-				for _, m := range pb.Members {
-					tx.AddMember(m.model(p.ID))
-				}
-				if pb.Monitor != nil {
-					tx.AddHealthMonitor(pb.Monitor.model(p.ID))
-				}
-			}
-			for _, lb := range x.Listeners {
-				l := tx.AddListener(lb.model())
-				if lb.DefaultPool != nil {
-					addPool(*lb.DefaultPool, l.ID)
-				}
-			}
-			for _, pb := range x.Pools {
-				addPool(pb, "")
-			}
-			return nil
-		})
-		if err != nil {
-			fail(w, err)
-			return
-		}
-	}
-	lb, _ = o.world.LoadBalancer(lb.ID)
-	api.WriteJSON(w, http.StatusCreated, map[string]any{"loadbalancer": o.lbView(lb)})
-}
-
-func (o *octavia) updateLoadBalancer(w http.ResponseWriter, r *http.Request) {
-	lb, ok := o.lb(w, r)
-	if !ok {
-		return
-	}
-	var req struct {
-		LoadBalancer struct {
-			Name        *string   `json:"name"`
-			Description *string   `json:"description"`
-			Tags        *[]string `json:"tags"`
-		} `json:"loadbalancer"`
-	}
-	if !read(w, r, &req) {
-		return
-	}
-	x := req.LoadBalancer
-	lb, err := o.world.UpdateLoadBalancer(lb.ID, func(lb *model.LoadBalancer) {
-		if x.Name != nil {
-			lb.Name = *x.Name
-		}
-		if x.Description != nil {
-			lb.Description = *x.Description
-		}
-		if x.Tags != nil {
-			lb.Tags = *x.Tags
-		}
-	})
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"loadbalancer": o.lbView(lb)})
-}
-
-func (o *octavia) deleteLoadBalancer(w http.ResponseWriter, r *http.Request) {
-	lb, ok := o.lb(w, r)
-	if !ok {
-		return
-	}
-	cascade := strings.EqualFold(r.URL.Query().Get("cascade"), "true")
-	if err := o.world.DeleteLoadBalancer(lb.ID, cascade); err != nil {
-		fail(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (o *octavia) stats(w http.ResponseWriter, r *http.Request) {
-	if _, ok := o.lb(w, r); ok {
-		api.WriteJSON(w, http.StatusOK, map[string]any{"stats": map[string]any{
-			"active_connections": 0, "bytes_in": 0, "bytes_out": 0, "request_errors": 0, "total_connections": 0}})
-	}
-}
-
 // --- listeners ---
 
 func listenerView(l model.Listener) map[string]any {
@@ -400,106 +274,6 @@ func nullable(s string) any {
 	return s
 }
 
-func (o *octavia) listListeners(w http.ResponseWriter, r *http.Request) {
-	var views []map[string]any
-	for _, l := range o.world.Listeners(func(l *model.Listener) bool { return owned(r, l.ProjectID) }) {
-		v := listenerView(l)
-		v["loadbalancer_id"] = l.LoadBalancerID // filterable
-		views = append(views, v)
-	}
-	out := filtered(r, views)
-	for _, v := range out {
-		delete(v.(map[string]any), "loadbalancer_id")
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"listeners": out, "listeners_links": []any{}})
-}
-
-func (o *octavia) listener(w http.ResponseWriter, r *http.Request) (model.Listener, bool) {
-	l, err := o.world.Listener(r.PathValue("id"))
-	if err != nil || !owned(r, l.ProjectID) {
-		api.ErrorStatus(w, api.Octavia, http.StatusNotFound, fmt.Sprintf("Listener %s could not be found.", r.PathValue("id")))
-		return model.Listener{}, false
-	}
-	return l, true
-}
-
-func (o *octavia) getListener(w http.ResponseWriter, r *http.Request) {
-	if l, ok := o.listener(w, r); ok {
-		api.WriteJSON(w, http.StatusOK, map[string]any{"listener": listenerView(l)})
-	}
-}
-
-func (o *octavia) createListener(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Listener listenerBody `json:"listener"`
-	}
-	if !read(w, r, &req) {
-		return
-	}
-	if lb, err := o.world.LoadBalancer(req.Listener.LoadBalancerID); err != nil || !owned(r, lb.ProjectID) {
-		api.ErrorStatus(w, api.Octavia, http.StatusNotFound, fmt.Sprintf("Load Balancer %s could not be found.", req.Listener.LoadBalancerID))
-		return
-	}
-	l, err := o.world.CreateListener(req.Listener.model())
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, map[string]any{"listener": listenerView(l)})
-}
-
-func (o *octavia) updateListener(w http.ResponseWriter, r *http.Request) {
-	l, ok := o.listener(w, r)
-	if !ok {
-		return
-	}
-	var req struct {
-		Listener struct {
-			Name            *string   `json:"name"`
-			DefaultPoolID   *string   `json:"default_pool_id"`
-			ConnectionLimit *int      `json:"connection_limit"`
-			AllowedCIDRs    *[]string `json:"allowed_cidrs"`
-			Tags            *[]string `json:"tags"`
-		} `json:"listener"`
-	}
-	if !read(w, r, &req) {
-		return
-	}
-	x := req.Listener
-	l, err := o.world.UpdateListener(l.ID, func(l *model.Listener) {
-		if x.Name != nil {
-			l.Name = *x.Name
-		}
-		if x.DefaultPoolID != nil {
-			l.DefaultPoolID = *x.DefaultPoolID
-		}
-		if x.ConnectionLimit != nil {
-			l.ConnectionLimit = *x.ConnectionLimit
-		}
-		if x.AllowedCIDRs != nil {
-			l.AllowedCIDRs = *x.AllowedCIDRs
-		}
-		if x.Tags != nil {
-			l.Tags = *x.Tags
-		}
-	})
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"listener": listenerView(l)})
-}
-
-func (o *octavia) deleteListener(w http.ResponseWriter, r *http.Request) {
-	if l, ok := o.listener(w, r); ok {
-		if err := o.world.DeleteListener(l.ID); err != nil {
-			fail(w, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
-}
-
 // --- pools ---
 
 func (o *octavia) poolView(p model.Pool) map[string]any {
@@ -518,95 +292,6 @@ func (o *octavia) poolView(p model.Pool) map[string]any {
 		"healthmonitor_id": nullable(p.HealthMonitorID), "admin_state_up": p.AdminStateUp,
 		"provisioning_status": p.ProvisioningStatus, "operating_status": p.OperatingStatus, "tags": tags(p.Tags),
 		"tls_enabled": false, "ca_tls_container_ref": nil, "crl_container_ref": nil, "tls_container_ref": nil,
-	}
-}
-
-func (o *octavia) listPools(w http.ResponseWriter, r *http.Request) {
-	var views []map[string]any
-	for _, p := range o.world.Pools(func(p *model.Pool) bool { return owned(r, p.ProjectID) }) {
-		v := o.poolView(p)
-		v["loadbalancer_id"], v["listener_id"] = p.LoadBalancerID, p.ListenerID
-		views = append(views, v)
-	}
-	out := filtered(r, views)
-	for _, v := range out {
-		delete(v.(map[string]any), "loadbalancer_id")
-		delete(v.(map[string]any), "listener_id")
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"pools": out, "pools_links": []any{}})
-}
-
-func (o *octavia) pool(w http.ResponseWriter, r *http.Request) (model.Pool, bool) {
-	p, err := o.world.Pool(r.PathValue("id"))
-	if err != nil || !owned(r, p.ProjectID) {
-		api.ErrorStatus(w, api.Octavia, http.StatusNotFound, fmt.Sprintf("Pool %s could not be found.", r.PathValue("id")))
-		return model.Pool{}, false
-	}
-	return p, true
-}
-
-func (o *octavia) getPool(w http.ResponseWriter, r *http.Request) {
-	if p, ok := o.pool(w, r); ok {
-		api.WriteJSON(w, http.StatusOK, map[string]any{"pool": o.poolView(p)})
-	}
-}
-
-func (o *octavia) createPool(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Pool poolBody `json:"pool"`
-	}
-	if !read(w, r, &req) {
-		return
-	}
-	p, err := o.world.CreatePool(req.Pool.model())
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, map[string]any{"pool": o.poolView(p)})
-}
-
-func (o *octavia) updatePool(w http.ResponseWriter, r *http.Request) {
-	p, ok := o.pool(w, r)
-	if !ok {
-		return
-	}
-	var req struct {
-		Pool struct {
-			Name     *string   `json:"name"`
-			LBMethod *string   `json:"lb_algorithm"`
-			Tags     *[]string `json:"tags"`
-		} `json:"pool"`
-	}
-	if !read(w, r, &req) {
-		return
-	}
-	x := req.Pool
-	p, err := o.world.UpdatePool(p.ID, func(p *model.Pool) {
-		if x.Name != nil {
-			p.Name = *x.Name
-		}
-		if x.LBMethod != nil {
-			p.LBMethod = *x.LBMethod
-		}
-		if x.Tags != nil {
-			p.Tags = *x.Tags
-		}
-	})
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"pool": o.poolView(p)})
-}
-
-func (o *octavia) deletePool(w http.ResponseWriter, r *http.Request) {
-	if p, ok := o.pool(w, r); ok {
-		if err := o.world.DeletePool(p.ID); err != nil {
-			fail(w, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
 	}
 }
 
@@ -629,84 +314,6 @@ func nullablePort(p int) any {
 	return p
 }
 
-func (o *octavia) listMembers(w http.ResponseWriter, r *http.Request) {
-	p, ok := o.pool(w, r)
-	if !ok {
-		return
-	}
-	var views []map[string]any
-	for _, m := range o.world.Members(func(m *model.Member) bool { return m.PoolID == p.ID }) {
-		views = append(views, memberView(m))
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"members": filtered(r, views), "members_links": []any{}})
-}
-
-func (o *octavia) createMember(w http.ResponseWriter, r *http.Request) {
-	p, ok := o.pool(w, r)
-	if !ok {
-		return
-	}
-	var req struct {
-		Member memberBody `json:"member"`
-	}
-	if !read(w, r, &req) {
-		return
-	}
-	m, err := o.world.CreateMember(req.Member.model(p.ID))
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, map[string]any{"member": memberView(m)})
-}
-
-func (o *octavia) batchMembers(w http.ResponseWriter, r *http.Request) {
-	p, ok := o.pool(w, r)
-	if !ok {
-		return
-	}
-	var req struct {
-		Members []memberBody `json:"members"`
-	}
-	if !read(w, r, &req) {
-		return
-	}
-	var want []model.Member
-	for _, m := range req.Members {
-		want = append(want, m.model(p.ID))
-	}
-	if err := o.world.BatchUpdateMembers(p.ID, want); err != nil {
-		fail(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
-}
-
-func (o *octavia) getMember(w http.ResponseWriter, r *http.Request) {
-	p, ok := o.pool(w, r)
-	if !ok {
-		return
-	}
-	m, err := o.world.Member(r.PathValue("member"))
-	if err != nil || m.PoolID != p.ID {
-		api.ErrorStatus(w, api.Octavia, http.StatusNotFound, fmt.Sprintf("Member %s could not be found.", r.PathValue("member")))
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"member": memberView(m)})
-}
-
-func (o *octavia) deleteMember(w http.ResponseWriter, r *http.Request) {
-	p, ok := o.pool(w, r)
-	if !ok {
-		return
-	}
-	if err := o.world.DeleteMember(p.ID, r.PathValue("member")); err != nil {
-		fail(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // --- health monitors ---
 
 func monitorView(hm model.HealthMonitor) map[string]any {
@@ -719,56 +326,457 @@ func monitorView(hm model.HealthMonitor) map[string]any {
 	}
 }
 
-func (o *octavia) listMonitors(w http.ResponseWriter, r *http.Request) {
-	var views []map[string]any
-	for _, hm := range o.world.HealthMonitors(func(hm *model.HealthMonitor) bool { return owned(r, hm.ProjectID) }) {
-		v := monitorView(hm)
-		v["pool_id"] = hm.PoolID
-		views = append(views, v)
-	}
-	out := filtered(r, views)
-	for _, v := range out {
-		delete(v.(map[string]any), "pool_id")
-	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"healthmonitors": out, "healthmonitors_links": []any{}})
+func (o *octavia) listLoadBalancers() http.HandlerFunc {
+	return get(func(r *http.Request) (any, error) {
+		var views []map[string]any
+		for _, lb := range o.world.LoadBalancers(func(lb *model.LoadBalancer) bool { return owned(r, lb.ProjectID) }) {
+			views = append(views, o.lbView(lb))
+		}
+		return map[string]any{"loadbalancers": filtered(r, views), "loadbalancers_links": []any{}}, nil
+	})
 }
 
-func (o *octavia) monitor(w http.ResponseWriter, r *http.Request) (model.HealthMonitor, bool) {
+// lb finds the load balancer of the path in the token's project.
+func (o *octavia) lb(r *http.Request) (model.LoadBalancer, error) {
+	lb, err := o.world.LoadBalancer(r.PathValue("id"))
+	if err != nil || !owned(r, lb.ProjectID) {
+		return model.LoadBalancer{}, notFound("Load Balancer", r.PathValue("id"))
+	}
+	return lb, nil
+}
+
+func (o *octavia) getLoadBalancer() http.HandlerFunc {
+	return get(func(r *http.Request) (any, error) {
+		lb, err := o.lb(r)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"loadbalancer": o.lbView(lb)}, nil
+	})
+}
+
+func (o *octavia) createLoadBalancer() http.HandlerFunc {
+	type req struct {
+		LoadBalancer struct {
+			Name             string         `json:"name"`
+			Description      string         `json:"description"`
+			VipSubnetID      string         `json:"vip_subnet_id"`
+			VipNetworkID     string         `json:"vip_network_id"`
+			VipAddress       string         `json:"vip_address"`
+			Provider         string         `json:"provider"`
+			FlavorID         string         `json:"flavor_id"`
+			AvailabilityZone string         `json:"availability_zone"`
+			Tags             []string       `json:"tags"`
+			Listeners        []listenerBody `json:"listeners"`
+			Pools            []poolBody     `json:"pools"`
+		} `json:"loadbalancer"`
+	}
+	return handle(http.StatusCreated, func(r *http.Request, q *req) (any, error) {
+		x := q.LoadBalancer
+		lb, err := o.world.CreateLoadBalancer(model.LoadBalancer{Name: x.Name, Description: x.Description, VipSubnetID: x.VipSubnetID,
+			VipNetworkID: x.VipNetworkID, VipAddress: x.VipAddress, Provider: x.Provider, FlavorID: x.FlavorID,
+			AvailabilityZone: x.AvailabilityZone, Tags: x.Tags, ProjectID: api.TokenOf(r.Context()).ProjectID})
+		if err != nil {
+			return nil, err
+		}
+		if len(x.Listeners) > 0 || len(x.Pools) > 0 {
+			err := o.world.PopulateLoadBalancer(lb.ID, func(tx *model.LBTx) error {
+				addPool := func(pb poolBody, listenerID string) {
+					p := tx.AddPool(pb.model(), listenerID)
+					for _, m := range pb.Members {
+						tx.AddMember(m.model(p.ID))
+					}
+					if pb.Monitor != nil {
+						tx.AddHealthMonitor(pb.Monitor.model(p.ID))
+					}
+				}
+				for _, lb := range x.Listeners {
+					l := tx.AddListener(lb.model())
+					if lb.DefaultPool != nil {
+						addPool(*lb.DefaultPool, l.ID)
+					}
+				}
+				for _, pb := range x.Pools {
+					addPool(pb, "")
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		lb, _ = o.world.LoadBalancer(lb.ID)
+		return map[string]any{"loadbalancer": o.lbView(lb)}, nil
+	})
+}
+
+func (o *octavia) updateLoadBalancer() http.HandlerFunc {
+	type req struct {
+		LoadBalancer struct {
+			Name        *string   `json:"name"`
+			Description *string   `json:"description"`
+			Tags        *[]string `json:"tags"`
+		} `json:"loadbalancer"`
+	}
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
+		lb, err := o.lb(r)
+		if err != nil {
+			return nil, err
+		}
+		x := q.LoadBalancer
+		lb, err = o.world.UpdateLoadBalancer(lb.ID, func(lb *model.LoadBalancer) {
+			if x.Name != nil {
+				lb.Name = *x.Name
+			}
+			if x.Description != nil {
+				lb.Description = *x.Description
+			}
+			if x.Tags != nil {
+				lb.Tags = *x.Tags
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"loadbalancer": o.lbView(lb)}, nil
+	})
+}
+
+func (o *octavia) deleteLoadBalancer() http.HandlerFunc {
+	return none(http.StatusNoContent, func(r *http.Request) error {
+		lb, err := o.lb(r)
+		if err != nil {
+			return err
+		}
+		return o.world.DeleteLoadBalancer(lb.ID, strings.EqualFold(r.URL.Query().Get("cascade"), "true"))
+	})
+}
+
+func (o *octavia) stats() http.HandlerFunc {
+	return get(func(r *http.Request) (any, error) {
+		if _, err := o.lb(r); err != nil {
+			return nil, err
+		}
+		return map[string]any{"stats": map[string]any{
+			"active_connections": 0, "bytes_in": 0, "bytes_out": 0, "request_errors": 0, "total_connections": 0}}, nil
+	})
+}
+
+func (o *octavia) listListeners() http.HandlerFunc {
+	return get(func(r *http.Request) (any, error) {
+		var views []map[string]any
+		for _, l := range o.world.Listeners(func(l *model.Listener) bool { return owned(r, l.ProjectID) }) {
+			v := listenerView(l)
+			v["loadbalancer_id"] = l.LoadBalancerID // filterable
+			views = append(views, v)
+		}
+		out := filtered(r, views)
+		for _, v := range out {
+			delete(v.(map[string]any), "loadbalancer_id")
+		}
+		return map[string]any{"listeners": out, "listeners_links": []any{}}, nil
+	})
+}
+
+func (o *octavia) listener(r *http.Request) (model.Listener, error) {
+	l, err := o.world.Listener(r.PathValue("id"))
+	if err != nil || !owned(r, l.ProjectID) {
+		return model.Listener{}, notFound("Listener", r.PathValue("id"))
+	}
+	return l, nil
+}
+
+func (o *octavia) getListener() http.HandlerFunc {
+	return get(func(r *http.Request) (any, error) {
+		l, err := o.listener(r)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"listener": listenerView(l)}, nil
+	})
+}
+
+func (o *octavia) createListener() http.HandlerFunc {
+	type req struct {
+		Listener listenerBody `json:"listener"`
+	}
+	return handle(http.StatusCreated, func(r *http.Request, q *req) (any, error) {
+		if lb, err := o.world.LoadBalancer(q.Listener.LoadBalancerID); err != nil || !owned(r, lb.ProjectID) {
+			return nil, notFound("Load Balancer", q.Listener.LoadBalancerID)
+		}
+		l, err := o.world.CreateListener(q.Listener.model())
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"listener": listenerView(l)}, nil
+	})
+}
+
+func (o *octavia) updateListener() http.HandlerFunc {
+	type req struct {
+		Listener struct {
+			Name            *string   `json:"name"`
+			DefaultPoolID   *string   `json:"default_pool_id"`
+			ConnectionLimit *int      `json:"connection_limit"`
+			AllowedCIDRs    *[]string `json:"allowed_cidrs"`
+			Tags            *[]string `json:"tags"`
+		} `json:"listener"`
+	}
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
+		l, err := o.listener(r)
+		if err != nil {
+			return nil, err
+		}
+		x := q.Listener
+		l, err = o.world.UpdateListener(l.ID, func(l *model.Listener) {
+			if x.Name != nil {
+				l.Name = *x.Name
+			}
+			if x.DefaultPoolID != nil {
+				l.DefaultPoolID = *x.DefaultPoolID
+			}
+			if x.ConnectionLimit != nil {
+				l.ConnectionLimit = *x.ConnectionLimit
+			}
+			if x.AllowedCIDRs != nil {
+				l.AllowedCIDRs = *x.AllowedCIDRs
+			}
+			if x.Tags != nil {
+				l.Tags = *x.Tags
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"listener": listenerView(l)}, nil
+	})
+}
+
+func (o *octavia) deleteListener() http.HandlerFunc {
+	return none(http.StatusNoContent, func(r *http.Request) error {
+		l, err := o.listener(r)
+		if err != nil {
+			return err
+		}
+		return o.world.DeleteListener(l.ID)
+	})
+}
+
+func (o *octavia) listPools() http.HandlerFunc {
+	return get(func(r *http.Request) (any, error) {
+		var views []map[string]any
+		for _, p := range o.world.Pools(func(p *model.Pool) bool { return owned(r, p.ProjectID) }) {
+			v := o.poolView(p)
+			v["loadbalancer_id"], v["listener_id"] = p.LoadBalancerID, p.ListenerID
+			views = append(views, v)
+		}
+		out := filtered(r, views)
+		for _, v := range out {
+			delete(v.(map[string]any), "loadbalancer_id")
+			delete(v.(map[string]any), "listener_id")
+		}
+		return map[string]any{"pools": out, "pools_links": []any{}}, nil
+	})
+}
+
+func (o *octavia) pool(r *http.Request) (model.Pool, error) {
+	p, err := o.world.Pool(r.PathValue("id"))
+	if err != nil || !owned(r, p.ProjectID) {
+		return model.Pool{}, notFound("Pool", r.PathValue("id"))
+	}
+	return p, nil
+}
+
+func (o *octavia) getPool() http.HandlerFunc {
+	return get(func(r *http.Request) (any, error) {
+		p, err := o.pool(r)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"pool": o.poolView(p)}, nil
+	})
+}
+
+func (o *octavia) createPool() http.HandlerFunc {
+	type req struct {
+		Pool poolBody `json:"pool"`
+	}
+	return handle(http.StatusCreated, func(_ *http.Request, q *req) (any, error) {
+		p, err := o.world.CreatePool(q.Pool.model())
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"pool": o.poolView(p)}, nil
+	})
+}
+
+func (o *octavia) updatePool() http.HandlerFunc {
+	type req struct {
+		Pool struct {
+			Name     *string   `json:"name"`
+			LBMethod *string   `json:"lb_algorithm"`
+			Tags     *[]string `json:"tags"`
+		} `json:"pool"`
+	}
+	return handle(http.StatusOK, func(r *http.Request, q *req) (any, error) {
+		p, err := o.pool(r)
+		if err != nil {
+			return nil, err
+		}
+		x := q.Pool
+		p, err = o.world.UpdatePool(p.ID, func(p *model.Pool) {
+			if x.Name != nil {
+				p.Name = *x.Name
+			}
+			if x.LBMethod != nil {
+				p.LBMethod = *x.LBMethod
+			}
+			if x.Tags != nil {
+				p.Tags = *x.Tags
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"pool": o.poolView(p)}, nil
+	})
+}
+
+func (o *octavia) deletePool() http.HandlerFunc {
+	return none(http.StatusNoContent, func(r *http.Request) error {
+		p, err := o.pool(r)
+		if err != nil {
+			return err
+		}
+		return o.world.DeletePool(p.ID)
+	})
+}
+
+func (o *octavia) listMembers() http.HandlerFunc {
+	return get(func(r *http.Request) (any, error) {
+		p, err := o.pool(r)
+		if err != nil {
+			return nil, err
+		}
+		var views []map[string]any
+		for _, m := range o.world.Members(func(m *model.Member) bool { return m.PoolID == p.ID }) {
+			views = append(views, memberView(m))
+		}
+		return map[string]any{"members": filtered(r, views), "members_links": []any{}}, nil
+	})
+}
+
+func (o *octavia) createMember() http.HandlerFunc {
+	type req struct {
+		Member memberBody `json:"member"`
+	}
+	return handle(http.StatusCreated, func(r *http.Request, q *req) (any, error) {
+		p, err := o.pool(r)
+		if err != nil {
+			return nil, err
+		}
+		m, err := o.world.CreateMember(q.Member.model(p.ID))
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"member": memberView(m)}, nil
+	})
+}
+
+func (o *octavia) batchMembers() http.HandlerFunc {
+	type req struct {
+		Members []memberBody `json:"members"`
+	}
+	return handle(http.StatusAccepted, func(r *http.Request, q *req) (any, error) {
+		p, err := o.pool(r)
+		if err != nil {
+			return nil, err
+		}
+		var want []model.Member
+		for _, m := range q.Members {
+			want = append(want, m.model(p.ID))
+		}
+		return nil, o.world.BatchUpdateMembers(p.ID, want)
+	})
+}
+
+func (o *octavia) getMember() http.HandlerFunc {
+	return get(func(r *http.Request) (any, error) {
+		p, err := o.pool(r)
+		if err != nil {
+			return nil, err
+		}
+		m, err := o.world.Member(r.PathValue("member"))
+		if err != nil || m.PoolID != p.ID {
+			return nil, notFound("Member", r.PathValue("member"))
+		}
+		return map[string]any{"member": memberView(m)}, nil
+	})
+}
+
+func (o *octavia) deleteMember() http.HandlerFunc {
+	return none(http.StatusNoContent, func(r *http.Request) error {
+		p, err := o.pool(r)
+		if err != nil {
+			return err
+		}
+		return o.world.DeleteMember(p.ID, r.PathValue("member"))
+	})
+}
+
+func (o *octavia) listMonitors() http.HandlerFunc {
+	return get(func(r *http.Request) (any, error) {
+		var views []map[string]any
+		for _, hm := range o.world.HealthMonitors(func(hm *model.HealthMonitor) bool { return owned(r, hm.ProjectID) }) {
+			v := monitorView(hm)
+			v["pool_id"] = hm.PoolID
+			views = append(views, v)
+		}
+		out := filtered(r, views)
+		for _, v := range out {
+			delete(v.(map[string]any), "pool_id")
+		}
+		return map[string]any{"healthmonitors": out, "healthmonitors_links": []any{}}, nil
+	})
+}
+
+func (o *octavia) monitor(r *http.Request) (model.HealthMonitor, error) {
 	hm, err := o.world.HealthMonitor(r.PathValue("id"))
 	if err != nil || !owned(r, hm.ProjectID) {
-		api.ErrorStatus(w, api.Octavia, http.StatusNotFound, fmt.Sprintf("Health Monitor %s could not be found.", r.PathValue("id")))
-		return model.HealthMonitor{}, false
+		return model.HealthMonitor{}, notFound("Health Monitor", r.PathValue("id"))
 	}
-	return hm, true
+	return hm, nil
 }
 
-func (o *octavia) getMonitor(w http.ResponseWriter, r *http.Request) {
-	if hm, ok := o.monitor(w, r); ok {
-		api.WriteJSON(w, http.StatusOK, map[string]any{"healthmonitor": monitorView(hm)})
-	}
+func (o *octavia) getMonitor() http.HandlerFunc {
+	return get(func(r *http.Request) (any, error) {
+		hm, err := o.monitor(r)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"healthmonitor": monitorView(hm)}, nil
+	})
 }
 
-func (o *octavia) createMonitor(w http.ResponseWriter, r *http.Request) {
-	var req struct {
+func (o *octavia) createMonitor() http.HandlerFunc {
+	type req struct {
 		Monitor monitorBody `json:"healthmonitor"`
 	}
-	if !read(w, r, &req) {
-		return
-	}
-	hm, err := o.world.CreateHealthMonitor(req.Monitor.model(req.Monitor.PoolID))
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusCreated, map[string]any{"healthmonitor": monitorView(hm)})
+	return handle(http.StatusCreated, func(_ *http.Request, q *req) (any, error) {
+		hm, err := o.world.CreateHealthMonitor(q.Monitor.model(q.Monitor.PoolID))
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"healthmonitor": monitorView(hm)}, nil
+	})
 }
 
-func (o *octavia) deleteMonitor(w http.ResponseWriter, r *http.Request) {
-	if hm, ok := o.monitor(w, r); ok {
-		if err := o.world.DeleteHealthMonitor(hm.ID); err != nil {
-			fail(w, err)
-			return
+func (o *octavia) deleteMonitor() http.HandlerFunc {
+	return none(http.StatusNoContent, func(r *http.Request) error {
+		hm, err := o.monitor(r)
+		if err != nil {
+			return err
 		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+		return o.world.DeleteHealthMonitor(hm.ID)
+	})
 }

@@ -37,31 +37,42 @@ func (o createFIP) ToFloatingIPCreateMap() (map[string]any, error) {
 	return scope.WithTags(b, "floatingip", o.tags), err
 }
 
-func list(ctx context.Context, s *scope.Scope, opts floatingips.ListOpts) ([]floatingips.FloatingIP, error) {
-	opts.ProjectID = s.ProjectID
-	pages, err := floatingips.List(s.Network, opts).AllPages(ctx)
+// List returns the project's floating IPs on the external network (all of
+// the project's when externalNetworkID is empty), in one request.
+func List(ctx context.Context, s *scope.Scope, externalNetworkID string) ([]floatingips.FloatingIP, error) {
+	q := scope.Query{}.Add("project_id", s.ProjectID)
+	if externalNetworkID != "" {
+		q.Add("floating_network_id", externalNetworkID)
+	}
+	pages, err := floatingips.List(s.Network, q).AllPages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing floating IPs: %w", err)
 	}
 	return floatingips.ExtractFloatingIPs(pages)
 }
 
-// Reconcile makes the port have a floating IP; it returns the address.
-func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (string, error) {
-	if spec.PortID != "" {
-		have, err := list(ctx, s, floatingips.ListOpts{PortID: spec.PortID})
-		if err != nil {
-			return "", err
-		}
-		if len(have) > 0 {
-			s.Record(scope.Action{Kind: "floating-ip", Name: spec.Name, Verb: scope.Unchanged, ID: have[0].ID, Detail: have[0].FloatingIP})
-			return have[0].FloatingIP, nil
+// Node returns the floating IPs of a node among listed: those on its port
+// (when the port exists), and those described as the node's, which a run
+// that stopped before associating one left.
+func (spec Spec) Node(cluster string, listed []floatingips.FloatingIP) (onPort, loose []floatingips.FloatingIP) {
+	for _, f := range listed {
+		switch {
+		case spec.PortID != "" && f.PortID == spec.PortID:
+			onPort = append(onPort, f)
+		case f.Description == spec.Description(cluster):
+			loose = append(loose, f)
 		}
 	}
-	// One made by a run that stopped before associating it.
-	loose, err := list(ctx, s, floatingips.ListOpts{Description: spec.description(s)})
-	if err != nil {
-		return "", err
+	return onPort, loose
+}
+
+// Reconcile makes the port have a floating IP, given the floating IPs
+// listed; it returns the address.
+func Reconcile(ctx context.Context, s *scope.Scope, spec Spec, listed []floatingips.FloatingIP) (string, error) {
+	have, loose := spec.Node(s.Cluster, listed)
+	if len(have) > 0 {
+		s.Record(scope.Action{Kind: "floating-ip", Name: spec.Name, Verb: scope.Unchanged, ID: have[0].ID, Detail: have[0].FloatingIP})
+		return have[0].FloatingIP, nil
 	}
 	if s.DryRun {
 		verb, detail := scope.Create, ""
@@ -89,34 +100,6 @@ func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (string, error) {
 	return f.FloatingIP, nil
 }
 
-// DeleteOf deletes the floating IPs of a port and the ones described as
-// node's.
-func DeleteOf(ctx context.Context, s *scope.Scope, node, portID string) error {
-	var all []floatingips.FloatingIP
-	if portID != "" {
-		l, err := list(ctx, s, floatingips.ListOpts{PortID: portID})
-		if err != nil {
-			return err
-		}
-		all = append(all, l...)
-	}
-	l, err := list(ctx, s, floatingips.ListOpts{Description: Spec{Name: node}.description(s)})
-	if err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for _, f := range append(all, l...) {
-		if seen[f.ID] {
-			continue
-		}
-		seen[f.ID] = true
-		if err := Delete(ctx, s, node, f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Delete deletes one floating IP.
 func Delete(ctx context.Context, s *scope.Scope, name string, f floatingips.FloatingIP) error {
 	if !s.DryRun {
@@ -130,5 +113,9 @@ func Delete(ctx context.Context, s *scope.Scope, name string, f floatingips.Floa
 
 // OfPort returns the floating IPs associated with a port.
 func OfPort(ctx context.Context, s *scope.Scope, portID string) ([]floatingips.FloatingIP, error) {
-	return list(ctx, s, floatingips.ListOpts{PortID: portID})
+	pages, err := floatingips.List(s.Network, floatingips.ListOpts{PortID: portID, ProjectID: s.ProjectID}).AllPages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing floating IPs: %w", err)
+	}
+	return floatingips.ExtractFloatingIPs(pages)
 }

@@ -46,26 +46,29 @@ func (o createSubnet) ToSubnetCreateMap() (map[string]any, error) {
 	return scope.WithTags(b, "subnet", o.tags), err
 }
 
-// Find returns the network named name, or nil.
-func Find(ctx context.Context, s *scope.Scope, name string) (*networks.Network, error) {
-	pages, err := networks.List(s.Network, networks.ListOpts{Name: name, ProjectID: s.ProjectID}).AllPages(ctx)
+// List returns the project's networks of these names, in one request.
+func List(ctx context.Context, s *scope.Scope, names []string) ([]networks.Network, error) {
+	pages, err := networks.List(s.Network, scope.Query{}.Add("project_id", s.ProjectID).Add("name", names...)).AllPages(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing networks named %s: %w", name, err)
+		return nil, fmt.Errorf("listing networks: %w", err)
 	}
-	list, err := networks.ExtractNetworks(pages)
-	if err != nil {
-		return nil, err
-	}
-	return scope.One(list, "network", name)
+	return networks.ExtractNetworks(pages)
 }
 
-// Reconcile makes the network and its subnet exist as spec says.
-func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (Status, error) {
-	var st Status
-	n, err := Find(ctx, s, spec.Name)
+// ListSubnets returns the project's subnets of these names, in one request.
+func ListSubnets(ctx context.Context, s *scope.Scope, names []string) ([]subnets.Subnet, error) {
+	pages, err := subnets.List(s.Network, scope.Query{}.Add("project_id", s.ProjectID).Add("name", names...)).AllPages(ctx)
 	if err != nil {
-		return st, err
+		return nil, fmt.Errorf("listing subnets: %w", err)
 	}
+	return subnets.ExtractSubnets(pages)
+}
+
+// Reconcile makes the network and its subnet exist as spec says, given
+// the network found by its name (nil: none) and the subnets listed.
+func Reconcile(ctx context.Context, s *scope.Scope, spec Spec, n *networks.Network, listed []subnets.Subnet) (Status, error) {
+	var st Status
+	var err error
 	if n == nil {
 		if s.DryRun {
 			s.Record(scope.Action{Kind: "network", Name: spec.Name, Verb: scope.Create})
@@ -84,23 +87,22 @@ func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (Status, error) {
 		s.Record(scope.Action{Kind: "network", Name: spec.Name, Verb: scope.Unchanged, ID: n.ID})
 	}
 	st.NetworkID = n.ID
-	st.SubnetID, err = reconcileSubnet(ctx, s, spec, n.ID)
+	var mine []subnets.Subnet
+	for _, sub := range listed {
+		if sub.NetworkID == n.ID && sub.Name == spec.SubnetName {
+			mine = append(mine, sub)
+		}
+	}
+	sub, err := scope.One(mine, "subnet", spec.SubnetName)
+	if err != nil {
+		return st, err
+	}
+	st.SubnetID, err = reconcileSubnet(ctx, s, spec, n.ID, sub)
 	return st, err
 }
 
-func reconcileSubnet(ctx context.Context, s *scope.Scope, spec Spec, networkID string) (string, error) {
-	pages, err := subnets.List(s.Network, subnets.ListOpts{Name: spec.SubnetName, NetworkID: networkID}).AllPages(ctx)
-	if err != nil {
-		return "", fmt.Errorf("listing subnets of network %s: %w", spec.Name, err)
-	}
-	list, err := subnets.ExtractSubnets(pages)
-	if err != nil {
-		return "", err
-	}
-	sub, err := scope.One(list, "subnet", spec.SubnetName)
-	if err != nil {
-		return "", err
-	}
+func reconcileSubnet(ctx context.Context, s *scope.Scope, spec Spec, networkID string, sub *subnets.Subnet) (string, error) {
+	var err error
 	if sub == nil {
 		if s.DryRun {
 			s.Record(scope.Action{Kind: "subnet", Name: spec.SubnetName, Verb: scope.Create, Detail: spec.CIDR})
@@ -138,18 +140,14 @@ func reconcileSubnet(ctx context.Context, s *scope.Scope, spec Spec, networkID s
 	return sub.ID, nil
 }
 
-// Delete deletes the network named name with its subnets; a network that
-// is gone already is fine.
-func Delete(ctx context.Context, s *scope.Scope, name string) error {
-	n, err := Find(ctx, s, name)
-	if err != nil || n == nil {
-		return err
-	}
+// Delete deletes a network with its subnets; a network that is gone
+// already is fine.
+func Delete(ctx context.Context, s *scope.Scope, n networks.Network) error {
 	if !s.DryRun {
 		if err := networks.Delete(ctx, s.Network, n.ID).ExtractErr(); err != nil && !scope.NotFound(err) {
-			return fmt.Errorf("deleting network %s: %w", name, err)
+			return fmt.Errorf("deleting network %s: %w", n.Name, err)
 		}
 	}
-	s.Record(scope.Action{Kind: "network", Name: name, Verb: scope.Delete, ID: n.ID})
+	s.Record(scope.Action{Kind: "network", Name: n.Name, Verb: scope.Delete, ID: n.ID})
 	return nil
 }

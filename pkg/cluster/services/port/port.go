@@ -36,25 +36,23 @@ func (o createPort) ToPortCreateMap() (map[string]any, error) {
 	return scope.WithTags(b, "port", o.tags), err
 }
 
-// Find returns the port named name, or nil.
-func Find(ctx context.Context, s *scope.Scope, name string) (*ports.Port, error) {
-	pages, err := ports.List(s.Network, ports.ListOpts{Name: name, ProjectID: s.ProjectID}).AllPages(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listing ports named %s: %w", name, err)
+// ListOnNetworks returns the project's ports on these networks (the
+// routers' interfaces among them), in one request; none without networks.
+func ListOnNetworks(ctx context.Context, s *scope.Scope, networkIDs []string) ([]ports.Port, error) {
+	if len(networkIDs) == 0 {
+		return nil, nil
 	}
-	list, err := ports.ExtractPorts(pages)
+	pages, err := ports.List(s.Network, scope.Query{}.Add("project_id", s.ProjectID).Add("network_id", networkIDs...)).AllPages(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing the ports of the cluster's networks: %w", err)
 	}
-	return scope.One(list, "port", name)
+	return ports.ExtractPorts(pages)
 }
 
-// Reconcile makes the port exist with its fixed IP.
-func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (Status, error) {
-	p, err := Find(ctx, s, spec.Name)
-	if err != nil {
-		return Status{}, err
-	}
+// Reconcile makes the port exist with its fixed IP, given the port found
+// by its name (nil: none).
+func Reconcile(ctx context.Context, s *scope.Scope, spec Spec, p *ports.Port) (Status, error) {
+	var err error
 	if p != nil {
 		for _, ip := range p.FixedIPs {
 			if ip.IPAddress != spec.FixedIP {
@@ -82,17 +80,13 @@ func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (Status, error) {
 	return Status{ID: p.ID, MAC: p.MACAddress}, nil
 }
 
-// Delete deletes the port named name.
-func Delete(ctx context.Context, s *scope.Scope, name string) (deletedID string, err error) {
-	p, err := Find(ctx, s, name)
-	if err != nil || p == nil {
-		return "", err
-	}
+// Delete deletes a port.
+func Delete(ctx context.Context, s *scope.Scope, p ports.Port) error {
 	if !s.DryRun {
 		if err := ports.Delete(ctx, s.Network, p.ID).ExtractErr(); err != nil && !scope.NotFound(err) {
-			return "", fmt.Errorf("deleting port %s: %w", name, err)
+			return fmt.Errorf("deleting port %s: %w", p.Name, err)
 		}
 	}
-	s.Record(scope.Action{Kind: "port", Name: name, Verb: scope.Delete, ID: p.ID})
-	return p.ID, nil
+	s.Record(scope.Action{Kind: "port", Name: p.Name, Verb: scope.Delete, ID: p.ID})
+	return nil
 }

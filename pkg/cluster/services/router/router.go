@@ -36,25 +36,35 @@ func (o createRouter) ToRouterCreateMap() (map[string]any, error) {
 	return scope.WithTags(b, "router", o.tags), err
 }
 
-// Find returns the router named name, or nil.
-func Find(ctx context.Context, s *scope.Scope, name string) (*routers.Router, error) {
-	pages, err := routers.List(s.Network, routers.ListOpts{Name: name, ProjectID: s.ProjectID}).AllPages(ctx)
+// List returns the project's routers of these names, in one request.
+func List(ctx context.Context, s *scope.Scope, names []string) ([]routers.Router, error) {
+	pages, err := routers.List(s.Network, scope.Query{}.Add("project_id", s.ProjectID).Add("name", names...)).AllPages(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing routers named %s: %w", name, err)
+		return nil, fmt.Errorf("listing routers: %w", err)
 	}
-	list, err := routers.ExtractRouters(pages)
-	if err != nil {
-		return nil, err
-	}
-	return scope.One(list, "router", name)
+	return routers.ExtractRouters(pages)
 }
 
-// Reconcile makes the router exist with its gateway and interfaces.
-func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (string, error) {
-	r, err := Find(ctx, s, spec.Name)
-	if err != nil {
-		return "", err
+// Interfaces maps the subnets a router has an interface on to the
+// interface's port, from listed ports.
+func Interfaces(routerID string, listed []ports.Port) map[string]string {
+	out := map[string]string{}
+	for _, p := range listed {
+		if p.DeviceID != routerID || p.DeviceOwner != "network:router_interface" {
+			continue
+		}
+		for _, ip := range p.FixedIPs {
+			out[ip.SubnetID] = p.ID
+		}
 	}
+	return out
+}
+
+// Reconcile makes the router exist with its gateway and interfaces, given
+// the router found by its name (nil: none) and its interfaces (subnet →
+// port, see Interfaces).
+func Reconcile(ctx context.Context, s *scope.Scope, spec Spec, r *routers.Router, have map[string]string) (string, error) {
+	var err error
 	snat := spec.SNAT
 	gw := routers.GatewayInfo{NetworkID: spec.ExternalNetworkID, EnableSNAT: &snat}
 	detail := fmt.Sprintf("gateway, SNAT %v", spec.SNAT)
@@ -84,10 +94,6 @@ func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (string, error) {
 	} else {
 		s.Record(scope.Action{Kind: "router", Name: spec.Name, Verb: scope.Unchanged, ID: r.ID, Detail: detail})
 	}
-	have, err := interfaces(ctx, s, r.ID)
-	if err != nil {
-		return "", err
-	}
 	for _, sub := range spec.Subnets {
 		name := spec.Name + ":" + sub.Name
 		if sub.ID != "" && have[sub.ID] != "" {
@@ -107,36 +113,10 @@ func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (string, error) {
 	return r.ID, nil
 }
 
-// interfaces maps the subnets the router has an interface on to the
-// interface's port.
-func interfaces(ctx context.Context, s *scope.Scope, routerID string) (map[string]string, error) {
-	pages, err := ports.List(s.Network, ports.ListOpts{DeviceID: routerID, DeviceOwner: "network:router_interface"}).AllPages(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listing the interfaces of router %s: %w", routerID, err)
-	}
-	list, err := ports.ExtractPorts(pages)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for _, p := range list {
-		for _, ip := range p.FixedIPs {
-			out[ip.SubnetID] = p.ID
-		}
-	}
-	return out, nil
-}
-
-// Delete removes the router's interfaces and the router.
-func Delete(ctx context.Context, s *scope.Scope, name string) error {
-	r, err := Find(ctx, s, name)
-	if err != nil || r == nil {
-		return err
-	}
-	have, err := interfaces(ctx, s, r.ID)
-	if err != nil {
-		return err
-	}
+// Delete removes the router's interfaces (subnet → port, see Interfaces)
+// and the router.
+func Delete(ctx context.Context, s *scope.Scope, r routers.Router, have map[string]string) error {
+	name := r.Name
 	for subnetID, portID := range have {
 		if !s.DryRun {
 			_, err := routers.RemoveInterface(ctx, s.Network, r.ID, routers.RemoveInterfaceOpts{SubnetID: subnetID}).Extract()

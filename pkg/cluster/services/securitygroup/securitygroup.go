@@ -6,6 +6,7 @@ package securitygroup
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
@@ -42,25 +43,21 @@ func (o createGroup) ToSecGroupCreateMap() (map[string]any, error) {
 	return scope.WithTags(b, "security_group", o.tags), err
 }
 
-// Find returns the group named name, or nil.
-func Find(ctx context.Context, s *scope.Scope, name string) (*groups.SecGroup, error) {
+// List returns the project's groups named name, with their rules.
+func List(ctx context.Context, s *scope.Scope, name string) ([]groups.SecGroup, error) {
 	pages, err := groups.List(s.Network, groups.ListOpts{Name: name, ProjectID: s.ProjectID}).AllPages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing security groups named %s: %w", name, err)
 	}
-	list, err := groups.ExtractGroups(pages)
-	if err != nil {
-		return nil, err
-	}
-	return scope.One(list, "security group", name)
+	return groups.ExtractGroups(pages)
 }
 
-// Reconcile makes the group exist with exactly spec's ingress rules.
-func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (string, error) {
-	g, err := Find(ctx, s, spec.Name)
-	if err != nil {
-		return "", err
-	}
+// Reconcile makes the group exist with exactly spec's ingress rules, given
+// the group found by its name (nil: none). ready gets the group's ID as
+// soon as it exists (empty when planned), before the rules are made, so
+// that ports can use the group meanwhile.
+func Reconcile(ctx context.Context, s *scope.Scope, spec Spec, g *groups.SecGroup, ready func(id string)) (string, error) {
+	var err error
 	var existing []rules.SecGroupRule
 	if g == nil {
 		if s.DryRun {
@@ -68,6 +65,7 @@ func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (string, error) {
 			for _, r := range spec.Rules {
 				s.Record(scope.Action{Kind: "rule", Name: spec.Name + ":" + r.key(), Verb: scope.Create, Detail: r.Description})
 			}
+			ready("")
 			return "", nil
 		}
 		g, err = groups.Create(ctx, s.Network, createGroup{groups.CreateOpts{Name: spec.Name, Description: s.Description()}, []string{s.Tag()}}).Extract()
@@ -78,6 +76,7 @@ func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (string, error) {
 	} else {
 		s.Record(scope.Action{Kind: "security-group", Name: spec.Name, Verb: scope.Unchanged, ID: g.ID})
 	}
+	ready(g.ID)
 	existing = g.Rules
 	have := map[string]rules.SecGroupRule{}
 	for _, r := range existing {
@@ -87,6 +86,21 @@ func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (string, error) {
 		have[Rule{Protocol: r.Protocol, PortMin: r.PortRangeMin, PortMax: r.PortRangeMax, RemoteIPPrefix: r.RemoteIPPrefix}.key()] = r
 	}
 	want := map[string]bool{}
+	// The rules are independent of each other: made and removed at once.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var problems scope.Problems
+	do := func(f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				mu.Lock()
+				problems.Add(err)
+				mu.Unlock()
+			}
+		}()
+	}
 	for _, r := range spec.Rules {
 		k := r.key()
 		want[k] = true
@@ -99,41 +113,44 @@ func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (string, error) {
 			s.Record(scope.Action{Kind: "rule", Name: name, Verb: scope.Create, Detail: r.Description})
 			continue
 		}
-		made, err := rules.Create(ctx, s.Network, rules.CreateOpts{
-			SecGroupID: g.ID, Direction: rules.DirIngress, EtherType: rules.EtherType4,
-			Protocol: rules.RuleProtocol(r.Protocol), PortRangeMin: r.PortMin, PortRangeMax: r.PortMax,
-			RemoteIPPrefix: r.RemoteIPPrefix, Description: r.Description,
-		}).Extract()
-		if err != nil {
-			return "", fmt.Errorf("adding rule %s to security group %s: %w", k, spec.Name, err)
-		}
-		s.Record(scope.Action{Kind: "rule", Name: name, Verb: scope.Create, ID: made.ID, Detail: r.Description})
+		do(func() error {
+			made, err := rules.Create(ctx, s.Network, rules.CreateOpts{
+				SecGroupID: g.ID, Direction: rules.DirIngress, EtherType: rules.EtherType4,
+				Protocol: rules.RuleProtocol(r.Protocol), PortRangeMin: r.PortMin, PortRangeMax: r.PortMax,
+				RemoteIPPrefix: r.RemoteIPPrefix, Description: r.Description,
+			}).Extract()
+			if err != nil {
+				return fmt.Errorf("adding rule %s to security group %s: %w", k, spec.Name, err)
+			}
+			s.Record(scope.Action{Kind: "rule", Name: name, Verb: scope.Create, ID: made.ID, Detail: r.Description})
+			return nil
+		})
 	}
 	for k, r := range have {
 		if want[k] {
 			continue
 		}
-		if !s.DryRun {
-			if err := rules.Delete(ctx, s.Network, r.ID).ExtractErr(); err != nil && !scope.NotFound(err) {
-				return "", fmt.Errorf("removing rule %s from security group %s: %w", k, spec.Name, err)
+		do(func() error {
+			if !s.DryRun {
+				if err := rules.Delete(ctx, s.Network, r.ID).ExtractErr(); err != nil && !scope.NotFound(err) {
+					return fmt.Errorf("removing rule %s from security group %s: %w", k, spec.Name, err)
+				}
 			}
-		}
-		s.Record(scope.Action{Kind: "rule", Name: spec.Name + ":" + k, Verb: scope.Delete, ID: r.ID, Detail: "not asked for"})
+			s.Record(scope.Action{Kind: "rule", Name: spec.Name + ":" + k, Verb: scope.Delete, ID: r.ID, Detail: "not asked for"})
+			return nil
+		})
 	}
-	return g.ID, nil
+	wg.Wait()
+	return g.ID, problems.Err()
 }
 
-// Delete deletes the group named name.
-func Delete(ctx context.Context, s *scope.Scope, name string) error {
-	g, err := Find(ctx, s, name)
-	if err != nil || g == nil {
-		return err
-	}
+// Delete deletes a group with its rules.
+func Delete(ctx context.Context, s *scope.Scope, g groups.SecGroup) error {
 	if !s.DryRun {
 		if err := groups.Delete(ctx, s.Network, g.ID).ExtractErr(); err != nil && !scope.NotFound(err) {
-			return fmt.Errorf("deleting security group %s: %w", name, err)
+			return fmt.Errorf("deleting security group %s: %w", g.Name, err)
 		}
 	}
-	s.Record(scope.Action{Kind: "security-group", Name: name, Verb: scope.Delete, ID: g.ID})
+	s.Record(scope.Action{Kind: "security-group", Name: g.Name, Verb: scope.Delete, ID: g.ID})
 	return nil
 }

@@ -7,6 +7,9 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sort"
+	"strings"
+	"sync"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
@@ -42,21 +45,6 @@ type Status struct {
 	Created bool
 }
 
-// Find returns the server named name, or nil.
-func Find(ctx context.Context, s *scope.Scope, name string) (*servers.Server, error) {
-	list, err := List(ctx, s, "^"+regexp.QuoteMeta(name)+"$")
-	if err != nil {
-		return nil, err
-	}
-	var named []servers.Server
-	for _, sv := range list {
-		if sv.Name == name {
-			named = append(named, sv)
-		}
-	}
-	return scope.One(named, "server", name)
-}
-
 // List returns the servers whose names match the regular expression.
 func List(ctx context.Context, s *scope.Scope, nameRE string) ([]servers.Server, error) {
 	pages, err := servers.List(s.Compute, servers.ListOpts{Name: nameRE}).AllPages(ctx)
@@ -66,12 +54,9 @@ func List(ctx context.Context, s *scope.Scope, nameRE string) ([]servers.Server,
 	return servers.ExtractServers(pages)
 }
 
-// Reconcile makes the server exist. A server in ERROR is replaced.
-func Reconcile(ctx context.Context, s *scope.Scope, spec Spec) (Status, error) {
-	sv, err := Find(ctx, s, spec.Name)
-	if err != nil {
-		return Status{}, err
-	}
+// Reconcile makes the server exist, given the server found by its name
+// (nil: none). A server in ERROR is replaced.
+func Reconcile(ctx context.Context, s *scope.Scope, spec Spec, sv *servers.Server) (Status, error) {
 	if sv != nil && sv.Status == "ERROR" {
 		if s.DryRun {
 			s.Record(scope.Action{Kind: "server", Name: spec.Name, Verb: scope.Update, ID: sv.ID, Detail: "in ERROR: replace"})
@@ -153,25 +138,41 @@ func WaitActive(ctx context.Context, s *scope.Scope, pending map[string]string, 
 			break
 		}
 		if err := w.Sleep(ctx); err != nil {
-			return fmt.Errorf("waiting for %d servers to become ACTIVE: %w", len(pending), err)
+			return fmt.Errorf("waiting for servers to become ACTIVE, still not: %s: %w", pendingNames(list, pending), err)
 		}
 	}
 	return nil
 }
 
-// Delete deletes servers (ID → name) and waits until they are gone.
+// Delete deletes servers (ID → name), all at once, and waits until they
+// are gone.
 func Delete(ctx context.Context, s *scope.Scope, victims map[string]string) error {
 	var problems scope.Problems
 	left := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for id, name := range victims {
-		if !s.DryRun {
-			if err := servers.Delete(ctx, s.Compute, id).ExtractErr(); err != nil && !scope.NotFound(err) {
-				problems.Add(fmt.Errorf("deleting server %s: %w", name, err))
-				continue
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if !s.DryRun {
+				if err = servers.Delete(ctx, s.Compute, id).ExtractErr(); err != nil && !scope.NotFound(err) {
+					err = fmt.Errorf("deleting server %s: %w", name, err)
+				} else {
+					err = nil
+				}
 			}
-		}
-		left[id] = name
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				problems.Add(err)
+				return
+			}
+			left[id] = name
+		}()
 	}
+	wg.Wait()
 	if !s.DryRun {
 		problems.Add(WaitGone(ctx, s, left))
 	}
@@ -183,23 +184,45 @@ func Delete(ctx context.Context, s *scope.Scope, victims map[string]string) erro
 
 // WaitGone waits until no server of pending is listed any more.
 func WaitGone(ctx context.Context, s *scope.Scope, pending map[string]string) error {
+	if len(pending) == 0 {
+		return nil
+	}
 	w := s.Waiter()
 	for {
 		list, err := List(ctx, s, "^"+regexp.QuoteMeta(s.Cluster)+"-")
 		if err != nil {
 			return err
 		}
-		n := 0
+		left := map[string]string{}
 		for _, sv := range list {
-			if _, ok := pending[sv.ID]; ok {
-				n++
+			if name, ok := pending[sv.ID]; ok {
+				left[sv.ID] = name
 			}
 		}
-		if n == 0 {
+		if len(left) == 0 {
 			return nil
 		}
 		if err := w.Sleep(ctx); err != nil {
-			return fmt.Errorf("waiting for %d servers to be deleted: %w", n, err)
+			return fmt.Errorf("waiting for servers to be deleted, still there: %s: %w", pendingNames(list, left), err)
 		}
 	}
+}
+
+// pendingNames says which servers of pending (ID → name) a wait still
+// waits for and their status in list, sorted by name, e.g.
+// "k8scluster-minion-0 (BUILD), k8scluster-minion-1 (BUILD)".
+func pendingNames(list []servers.Server, pending map[string]string) string {
+	status := map[string]string{}
+	for _, sv := range list {
+		status[sv.ID] = sv.Status
+	}
+	var out []string
+	for id, name := range pending {
+		if st := status[id]; st != "" {
+			name += " (" + st + ")"
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }

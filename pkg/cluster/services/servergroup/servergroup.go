@@ -14,18 +14,19 @@ import (
 // Policy keeps the control-plane nodes on different hosts.
 const Policy = "anti-affinity"
 
-// Find returns the server group named name, or nil.
-func Find(ctx context.Context, s *scope.Scope, name string) (*servergroups.ServerGroup, error) {
+// List returns the project's server groups.
+func List(ctx context.Context, s *scope.Scope) ([]servergroups.ServerGroup, error) {
 	pages, err := servergroups.List(s.Compute, nil).AllPages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing server groups: %w", err)
 	}
-	all, err := servergroups.ExtractServerGroups(pages)
-	if err != nil {
-		return nil, err
-	}
+	return servergroups.ExtractServerGroups(pages)
+}
+
+// Named returns the group named name among listed, or nil.
+func Named(listed []servergroups.ServerGroup, name string) (*servergroups.ServerGroup, error) {
 	var named []servergroups.ServerGroup
-	for _, g := range all {
+	for _, g := range listed {
 		if g.Name == name {
 			named = append(named, g)
 		}
@@ -33,12 +34,10 @@ func Find(ctx context.Context, s *scope.Scope, name string) (*servergroups.Serve
 	return scope.One(named, "server group", name)
 }
 
-// Reconcile makes the group exist and returns its ID (empty when planned).
-func Reconcile(ctx context.Context, s *scope.Scope, name string) (string, error) {
-	g, err := Find(ctx, s, name)
-	if err != nil {
-		return "", err
-	}
+// Reconcile makes the group exist, given the group found by its name
+// (nil: none), and returns its ID (empty when planned).
+func Reconcile(ctx context.Context, s *scope.Scope, name string, g *servergroups.ServerGroup) (string, error) {
+	var err error
 	if g != nil {
 		s.Record(scope.Action{Kind: "server-group", Name: name, Verb: scope.Unchanged, ID: g.ID, Detail: Policy})
 		return g.ID, nil
@@ -55,17 +54,13 @@ func Reconcile(ctx context.Context, s *scope.Scope, name string) (string, error)
 	return g.ID, nil
 }
 
-// Delete deletes the group named name.
-func Delete(ctx context.Context, s *scope.Scope, name string) error {
-	g, err := Find(ctx, s, name)
-	if err != nil || g == nil {
-		return err
-	}
+// Delete deletes a group.
+func Delete(ctx context.Context, s *scope.Scope, g servergroups.ServerGroup) error {
 	if !s.DryRun {
 		if err := servergroups.Delete(ctx, s.Compute, g.ID).ExtractErr(); err != nil && !scope.NotFound(err) {
-			return fmt.Errorf("deleting server group %s: %w", name, err)
+			return fmt.Errorf("deleting server group %s: %w", g.Name, err)
 		}
 	}
-	s.Record(scope.Action{Kind: "server-group", Name: name, Verb: scope.Delete, ID: g.ID})
+	s.Record(scope.Action{Kind: "server-group", Name: g.Name, Verb: scope.Delete, ID: g.ID})
 	return nil
 }

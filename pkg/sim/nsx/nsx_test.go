@@ -1,20 +1,33 @@
-package sim_test
+package nsx_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/gophercloud/gophercloud/v2"
 	nsxt "github.com/vmware/go-vmware-nsxt"
 
 	"github.com/epks/epks/pkg/sim"
+	"github.com/epks/epks/pkg/sim/fault"
 	"github.com/epks/epks/pkg/sim/model"
+	"github.com/epks/epks/test/simtest"
 )
+
+// start runs a simulator for a test (see simtest.Test).
+func start(t *testing.T, opts sim.Options) *sim.Server {
+	t.Helper()
+	var s *sim.Server
+	simtest.Test(t, func(_ context.Context, srv *sim.Server, _ *gophercloud.ProviderClient) { s = srv }, opts)
+	return s
+}
 
 // nsxClient is go-vmware-nsxt against the simulator, with session auth as
 // the library does by default.
@@ -273,7 +286,7 @@ func TestNSXRateLimit(t *testing.T) {
 
 	// Concurrency: slow requests down and send more at once than allowed.
 	s2 := start(t, sim.Options{NSXRateLimit: -1, NSXConcurrency: 3})
-	if _, err := s2.Faults.Add(faultLatency("nsx", 300)); err != nil {
+	if _, err := s2.Faults.Add(fault.Rule{Service: sim.NSX, Latency: fault.Duration(300 * time.Millisecond)}); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -326,6 +339,184 @@ func TestNSXRacedWrites(t *testing.T) {
 		resp, _ := raw(t, s, http.MethodPut, "/api/v1/logical-ports/"+id, port, overwrite)
 		if resp.StatusCode != want {
 			t.Errorf("write %d after a fresh read: %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
+}
+
+// TestNSXPortListFilters lists logical ports with each filter NSX takes,
+// through go-vmware-nsxt: pods' CHILD VIF ports (created as NCP does)
+// under the nodes' PARENT VIFs; unknown parameters and bad values are
+// refused with 400, never ignored.
+func TestNSXPortListFilters(t *testing.T) {
+	s := start(t, sim.Options{})
+	c, _ := nsxClient(t, s)
+	node := s.Seeded.Servers["k8scluster-minion-0"]
+	pod := s.Seeded.Networks["k8scluster-pod"]
+	var parent model.Port
+	for _, p := range s.World.PortsOfDevice(node.ID) {
+		if p.NetworkID == pod.ID {
+			parent = p
+		}
+	}
+	ls, err := s.World.LogicalSwitchOfNetwork(pod.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var children []string
+	for i := 0; i < 2; i++ {
+		resp, body := raw(t, s, http.MethodPost, "/api/v1/logical-ports", map[string]any{
+			"logical_switch_id": ls.ID, "admin_state": "UP", "display_name": fmt.Sprintf("pod-%d", i),
+			"attachment": map[string]any{"attachment_type": "VIF", "id": model.NewID(), "context": map[string]any{
+				"resource_type": "VifAttachmentContext", "vif_type": "CHILD", "parent_vif_id": parent.ID, "traffic_tag": 100 + i}},
+		}, nil)
+		if resp.StatusCode != http.StatusCreated || body["_protection"] != "NOT_PROTECTED" {
+			t.Fatalf("creating a CHILD port: %d %v", resp.StatusCode, body)
+		}
+		children = append(children, body["id"].(string))
+	}
+	ids := func(opts map[string]any) []string {
+		t.Helper()
+		res, _, err := c.LogicalSwitchingApi.ListLogicalPorts(c.Context, opts)
+		if err != nil {
+			t.Fatalf("list %v: %v", opts, err)
+		}
+		var out []string
+		for _, p := range res.Results {
+			out = append(out, p.Id)
+		}
+		return out
+	}
+	all := len(s.World.NSXPortIDs(model.ManagerAPI))
+	for _, tc := range []struct {
+		opts map[string]any
+		want int
+		only []string
+	}{
+		{opts: map[string]any{}, want: all},
+		{opts: map[string]any{"parentVifId": parent.ID}, want: 2, only: children},
+		{opts: map[string]any{"parentVifId": model.NewID()}, want: 0},
+		{opts: map[string]any{"attachmentType": "VIF"}, want: all},
+		{opts: map[string]any{"attachmentType": "LOGICALROUTER"}, want: 0},
+		{opts: map[string]any{"logicalSwitchId": ls.ID}, want: 5}, // 3 nodes' pod ports and 2 pods
+		{opts: map[string]any{"transportZoneId": ls.TransportZoneID}, want: all},
+		{opts: map[string]any{"transportZoneId": "another-tz"}, want: 0},
+		{opts: map[string]any{"switchingProfileId": "fbc4fb17-83d9-4b53-a286-ccdf04301888"}, want: all - 2},
+		{opts: map[string]any{"transportNodeId": model.NewID()}, want: 0},
+		{opts: map[string]any{"bridgeClusterId": model.NewID()}, want: 0},
+		{opts: map[string]any{"logicalSwitchId": ls.ID, "parentVifId": parent.ID, "diagnostic": true}, want: 2, only: children},
+	} {
+		got := ids(tc.opts)
+		if len(got) != tc.want {
+			t.Errorf("%v: %d ports, want %d", tc.opts, len(got), tc.want)
+		}
+		for _, id := range got {
+			if tc.only != nil && id != tc.only[0] && id != tc.only[1] {
+				t.Errorf("%v: port %s is not a CHILD port", tc.opts, id)
+			}
+		}
+	}
+	// go-vmware-nsxt has no container_ports_only: sent raw.
+	_, body := raw(t, s, http.MethodGet, "/api/v1/logical-ports?container_ports_only=true&logical_switch_id="+ls.ID, nil, nil)
+	if body["result_count"] != 2.0 {
+		t.Errorf("container_ports_only: %v", body["result_count"])
+	}
+	for _, path := range []string{
+		"/api/v1/logical-ports?parent_vif=" + parent.ID, // misspelt: refused, not ignored
+		"/api/v1/logical-ports?attachment_type=vif",
+		"/api/v1/logical-ports?container_ports_only=yes",
+		"/api/v1/logical-ports?page_size=-1",
+		"/policy/api/v1/infra/segments/" + pod.ID + "/ports?logical_switch_id=" + ls.ID,
+		"/api/v1/search/query?query=resource_type:LogicalPort&filter=x",
+	} {
+		resp, body := raw(t, s, http.MethodGet, path, nil, nil)
+		if resp.StatusCode != http.StatusBadRequest || body["httpStatus"] != "BAD_REQUEST" {
+			t.Errorf("%s: %d %v", path, resp.StatusCode, body["error_message"])
+		}
+	}
+	// sort_by and sort_ascending order the page.
+	_, body = raw(t, s, http.MethodGet, "/api/v1/logical-ports?container_ports_only=true&sort_by=display_name&sort_ascending=false", nil, nil)
+	if res := body["results"].([]any); len(res) != 2 || res[0].(map[string]any)["display_name"] != "pod-1" {
+		t.Errorf("sorted descending: %v", res)
+	}
+}
+
+// TestNSXSegmentsAndSearch lists and reads Policy segments, and finds
+// objects with the search syntax: OR, NOT, parentheses, case-insensitive
+// values, escapes, per API.
+func TestNSXSegmentsAndSearch(t *testing.T) {
+	s := start(t, sim.Options{})
+	pod := s.Seeded.Networks["k8scluster-pod"]
+	_, list := raw(t, s, http.MethodGet, "/policy/api/v1/infra/segments?page_size=2", nil, nil)
+	if list["result_count"] != 3.0 || len(list["results"].([]any)) != 2 || list["cursor"] == nil {
+		t.Fatalf("segments: %v", list)
+	}
+	resp, seg := raw(t, s, http.MethodGet, "/policy/api/v1/infra/segments/"+pod.ID, nil, nil)
+	if resp.StatusCode != 200 || seg["resource_type"] != "Segment" || seg["path"] != "/infra/segments/"+pod.ID || seg["display_name"] != "k8scluster-pod" {
+		t.Fatalf("segment: %d %v", resp.StatusCode, seg)
+	}
+	if resp, _ := raw(t, s, http.MethodGet, "/policy/api/v1/infra/segments/nope", nil, nil); resp.StatusCode != 404 {
+		t.Errorf("a missing segment: %d", resp.StatusCode)
+	}
+	if resp, _ := raw(t, s, http.MethodGet, "/policy/api/v1/infra/segments/nope/ports", nil, nil); resp.StatusCode != 404 {
+		t.Errorf("the ports of a missing segment: %d", resp.StatusCode)
+	}
+	id := s.World.NSXPortIDs(model.ManagerAPI)[2]
+	if err := s.World.SetPortTags(model.ManagerAPI, id, []model.Tag{{Scope: "ncp/cluster", Tag: "k8scluster"}}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(prefix, query string) float64 {
+		t.Helper()
+		resp, body := raw(t, s, http.MethodGet, prefix+"/search/query?query="+url.QueryEscape(query), nil, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", query, resp.StatusCode, body)
+		}
+		return body["result_count"].(float64)
+	}
+	ports := float64(len(s.World.NSXPortIDs(model.ManagerAPI)))
+	for _, tc := range []struct {
+		prefix, query string
+		want          float64
+	}{
+		{"/api/v1", `resource_type:LogicalPort AND tags.scope:ncp\/cluster AND tags.tag:k8scluster`, 1},
+		{"/api/v1", `resource_type:logicalport AND tags.tag:K8SCLUSTER`, 1},
+		{"/api/v1", `resource_type:LogicalPort AND NOT tags.scope:ncp\/cluster`, ports - 1},
+		{"/api/v1", `resource_type:(LogicalPort OR LogicalSwitch)`, ports + 3},
+		{"/api/v1", `resource_type:LogicalSwitch AND tags.scope:os-neutron-net-id AND tags.tag:` + pod.ID, 1},
+		{"/api/v1", `resource_type:LogicalSwitch AND display_name:k8scluster-*`, 2},
+		{"/api/v1", `resource_type:Segment`, 0},
+		{"/policy/api/v1", `resource_type:Segment AND display_name:"k8scluster-pod"`, 1},
+		{"/policy/api/v1", `resource_type:SegmentPort AND parent_path:\/infra\/segments\/` + pod.ID, 3},
+		{"/policy/api/v1", `(resource_type:Segment OR resource_type:SegmentPort) AND NOT display_name:k8scluster*`, ports + 1},
+	} {
+		if got := count(tc.prefix, tc.query); got != tc.want {
+			t.Errorf("%s %s: %v results, want %v", tc.prefix, tc.query, got, tc.want)
+		}
+	}
+	resp, body := raw(t, s, http.MethodGet, "/api/v1/search/query?query="+url.QueryEscape("(resource_type:LogicalPort"), nil, nil)
+	if resp.StatusCode != 400 || !strings.Contains(body["error_message"].(string), "parenthesis") {
+		t.Errorf("an unclosed parenthesis: %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestNSXUnservedRoutes: a path NSX does not serve is 404 and a method a
+// path does not take 405, both in NSX's error body.
+func TestNSXUnservedRoutes(t *testing.T) {
+	s := start(t, sim.Options{})
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		httpStatus   string
+	}{
+		{http.MethodGet, "/api/v1/no-such-thing", 404, "NOT_FOUND"},
+		{http.MethodDelete, "/api/v1/logical-switches", 405, "METHOD_NOT_ALLOWED"},
+		{http.MethodPost, "/policy/api/v1/infra/segments/x/ports/y", 405, "METHOD_NOT_ALLOWED"},
+	} {
+		resp, body := raw(t, s, tc.method, tc.path, nil, nil)
+		if resp.StatusCode != tc.status || body["httpStatus"] != tc.httpStatus || body["error_message"] == nil {
+			t.Errorf("%s %s: %d %v", tc.method, tc.path, resp.StatusCode, body)
+		}
+		if tc.status == 405 && resp.Header.Get("Allow") == "" {
+			t.Errorf("%s %s: no Allow header", tc.method, tc.path)
 		}
 	}
 }
