@@ -27,6 +27,10 @@ type UpstreamImage struct {
 	// Links are symlinks to make in that layer (path: target), for what
 	// Debian's maintainer scripts would have made (update-alternatives).
 	Links map[string]string
+	// Dir is where upstream's image has the binary [/usr/local/bin, as the
+	// Kubernetes components']: manifests name it there, such as the chart's
+	// command of the cloud provider's images.
+	Dir string
 }
 
 // Ref is the image's name.
@@ -38,7 +42,7 @@ func (u UpstreamImage) Spec() images.Spec {
 	if user == "" {
 		user = "0:0"
 	}
-	return images.Spec{Repository: u.Repository, Binary: u.Binary, User: user,
+	return images.Spec{Repository: u.Repository, Binary: u.Binary, User: user, Dir: u.Dir,
 		Package:     "(" + u.Binary + " built by hack/build-tools.sh)",
 		Description: u.Binary + " built by epks from its pinned Go module"}
 }
@@ -77,16 +81,16 @@ func UpstreamImages(v Versions) []UpstreamImage {
 		{Repository: "kube-proxy", Tag: v.Kubernetes, Binary: "kube-proxy",
 			Debian: []string{"iptables", "nftables", "conntrack"}, Links: iptables},
 		{Repository: "etcd", Tag: v.EtcdTag, Binary: "etcd"},
-		{Repository: "coredns/coredns", Tag: v.CoreDNS, Binary: "coredns", User: "65532:65532"},
-		{Repository: "pause", Tag: v.PauseTag, Binary: "pause", User: "65535:65535"},
-		{Repository: "provider-os/openstack-cloud-controller-manager", Tag: v.CloudProviderOpenStack, Binary: "openstack-cloud-controller-manager"},
-		{Repository: "provider-os/cinder-csi-plugin", Tag: v.CloudProviderOpenStack, Binary: "cinder-csi-plugin",
+		{Repository: "coredns/coredns", Tag: v.CoreDNS, Binary: "coredns", User: "65532:65532", Dir: "/"},
+		{Repository: "pause", Tag: v.PauseTag, Binary: "pause", User: "65535:65535", Dir: "/"},
+		{Repository: "provider-os/openstack-cloud-controller-manager", Tag: v.CloudProviderOpenStack, Binary: "openstack-cloud-controller-manager", Dir: "/bin"},
+		{Repository: "provider-os/cinder-csi-plugin", Tag: v.CloudProviderOpenStack, Binary: "cinder-csi-plugin", Dir: "/bin",
 			// The node plugin formats, checks and mounts volumes with the tools of the host's kind.
 			Debian: []string{"mount", "util-linux", "e2fsprogs", "xfsprogs", "udev"}},
-		{Repository: "sig-storage/csi-provisioner", Tag: v.Provisioner, Binary: "csi-provisioner"},
-		{Repository: "sig-storage/csi-attacher", Tag: v.Attacher, Binary: "csi-attacher"},
-		{Repository: "sig-storage/csi-snapshotter", Tag: v.Snapshotter, Binary: "csi-snapshotter"},
-		{Repository: "sig-storage/csi-resizer", Tag: v.Resizer, Binary: "csi-resizer"},
-		{Repository: "sig-storage/snapshot-controller", Tag: v.Snapshotter, Binary: "snapshot-controller"},
+		{Repository: "sig-storage/csi-provisioner", Tag: v.Provisioner, Binary: "csi-provisioner", Dir: "/"},
+		{Repository: "sig-storage/csi-attacher", Tag: v.Attacher, Binary: "csi-attacher", Dir: "/"},
+		{Repository: "sig-storage/csi-snapshotter", Tag: v.Snapshotter, Binary: "csi-snapshotter", Dir: "/"},
+		{Repository: "sig-storage/csi-resizer", Tag: v.Resizer, Binary: "csi-resizer", Dir: "/"},
+		{Repository: "sig-storage/snapshot-controller", Tag: v.Snapshotter, Binary: "snapshot-controller", Dir: "/"},
 	}
 }

@@ -180,8 +180,10 @@ func TestBundle(t *testing.T) {
 		cmd  []string
 		want string
 	}{
-		{"registry.k8s.io/coredns/coredns:" + m.Versions["COREDNS_VERSION"], []string{"/usr/local/bin/coredns", "-version"}, "CoreDNS-" + strings.TrimPrefix(m.Versions["COREDNS_VERSION"], "v")},
-		{"registry.k8s.io/pause:" + m.Versions["PAUSE_VERSION"], []string{"/usr/local/bin/pause", "-v"}, "pause (epks)"},
+		{"registry.k8s.io/coredns/coredns:" + m.Versions["COREDNS_VERSION"], []string{"/coredns", "-version"}, "CoreDNS-" + strings.TrimPrefix(m.Versions["COREDNS_VERSION"], "v")},
+		{"registry.k8s.io/pause:" + m.Versions["PAUSE_VERSION"], []string{"/pause", "-v"}, "pause (epks)"},
+		{"registry.k8s.io/provider-os/openstack-cloud-controller-manager:" + m.Versions["CLOUD_PROVIDER_OPENSTACK_VERSION"], []string{"/bin/openstack-cloud-controller-manager", "--version"}, m.Versions["CLOUD_PROVIDER_OPENSTACK_VERSION"]},
+		{"registry.k8s.io/provider-os/cinder-csi-plugin:" + m.Versions["CLOUD_PROVIDER_OPENSTACK_VERSION"], []string{"/bin/cinder-csi-plugin", "--version"}, m.Versions["CLOUD_PROVIDER_OPENSTACK_VERSION"]},
 		{"registry.k8s.io/kube-proxy:" + m.Versions["KUBERNETES_VERSION"], []string{"/usr/local/bin/kube-proxy", "--version"}, "Kubernetes " + m.Versions["KUBERNETES_VERSION"]},
 		{"registry.k8s.io/kube-proxy:" + m.Versions["KUBERNETES_VERSION"], []string{"/usr/sbin/iptables", "--version"}, "(nf_tables)"},
 		{"registry.k8s.io/kube-proxy:" + m.Versions["KUBERNETES_VERSION"], []string{"/usr/sbin/nft", "--version"}, "nftables v"},

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -58,6 +59,22 @@ type Spec struct {
 	// User is the user:group the image runs as [65532:65532, distroless's
 	// nonroot]; the Kubernetes components' images run as 0:0, as upstream's.
 	User string `yaml:"user,omitempty"`
+	// Dir is the absolute directory of the binary in the image
+	// [/usr/local/bin]. An image that stands in for upstream's keeps the
+	// binary where upstream's has it, since manifests name it there (the
+	// cloud provider's `command: [/bin/openstack-cloud-controller-manager]`).
+	Dir string `yaml:"dir,omitempty"`
+}
+
+// BinaryPath is the absolute path of the binary in the image, also its
+// entrypoint.
+func (s Spec) BinaryPath() string { return path.Join(s.binDir(), s.Binary) }
+
+func (s Spec) binDir() string {
+	if s.Dir == "" {
+		return "/" + binDir
+	}
+	return path.Clean(s.Dir)
 }
 
 // LoadSpecs reads every images/*.yaml of dir, sorted by name.
@@ -164,12 +181,18 @@ func Image(s Spec, binary []byte, o Options, extra ...v1.Layer) (v1.Image, error
 	if err != nil {
 		return nil, err
 	}
-	bin, err := layer(o.Created, []entry{
-		{name: "usr/", dir: true, mode: 0o755},
-		{name: "usr/local/", dir: true, mode: 0o755},
-		{name: binDir + "/", dir: true, mode: 0o755},
-		{name: binDir + "/" + s.Binary, mode: 0o755, data: binary},
-	})
+	if !path.IsAbs(s.binDir()) {
+		return nil, fmt.Errorf("image %s: dir %q is not an absolute path", s.Repository, s.Dir)
+	}
+	var files []entry
+	for d := strings.TrimPrefix(s.binDir(), "/"); d != ""; d = path.Dir(d) {
+		files = append([]entry{{name: d + "/", dir: true, mode: 0o755}}, files...)
+		if path.Dir(d) == "." {
+			break
+		}
+	}
+	files = append(files, entry{name: strings.TrimPrefix(s.BinaryPath(), "/"), mode: 0o755, data: binary})
+	bin, err := layer(o.Created, files)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +201,7 @@ func Image(s Spec, binary []byte, o Options, extra ...v1.Layer) (v1.Image, error
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	img, err = mutate.Append(img,
 		mutate.Addendum{Layer: base, History: v1.History{Created: created, CreatedBy: "epks images: nonroot user, /tmp, CA bundle", Comment: "base"}},
-		mutate.Addendum{Layer: bin, History: v1.History{Created: created, CreatedBy: "epks images: " + s.Package + " as /" + binDir + "/" + s.Binary}},
+		mutate.Addendum{Layer: bin, History: v1.History{Created: created, CreatedBy: "epks images: " + s.Package + " as " + s.BinaryPath()}},
 	)
 	if err != nil {
 		return nil, fmt.Errorf("assembling the image: %w", err)
@@ -199,10 +222,10 @@ func Image(s Spec, binary []byte, o Options, extra ...v1.Layer) (v1.Image, error
 	cfg = cfg.DeepCopy()
 	cfg.Architecture, cfg.OS, cfg.Created = o.arch(), "linux", created
 	cfg.Config = v1.Config{
-		Entrypoint: []string{"/" + binDir + "/" + s.Binary},
+		Entrypoint: []string{s.BinaryPath()},
 		User:       user,
 		WorkingDir: "/home/nonroot",
-		Env: []string{"PATH=/" + binDir + ":/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/home/nonroot",
+		Env: []string{"PATH=" + searchPath(s.binDir()), "HOME=/home/nonroot",
 			"SSL_CERT_FILE=/" + caPath},
 		Labels: map[string]string{
 			"org.opencontainers.image.title":       s.Binary,
@@ -458,4 +481,16 @@ func BuildAll(ctx context.Context, moduleDir, specsDir, outDir string, o Options
 		out = append(out, Built{Spec: s, Ref: o.Ref(s), Digest: digest, Path: path})
 	}
 	return out, nil
+}
+
+// searchPath is the image's PATH: the binary's directory first, then the
+// usual ones.
+func searchPath(dir string) string {
+	dirs := []string{"/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}
+	for _, d := range dirs {
+		if d == dir {
+			return strings.Join(dirs, ":")
+		}
+	}
+	return strings.Join(append([]string{dir}, dirs...), ":")
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,3 +136,43 @@ func TestBuildFiles(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestBinaryDir: an image that stands in for upstream's keeps its binary
+// where upstream's does: the entrypoint, the file and PATH follow Dir, and a
+// relative Dir is refused.
+func TestBinaryDir(t *testing.T) {
+	o := testOptions()
+	s, bin := buildTestImage(t, o)
+	for _, tc := range []struct {
+		dir, entrypoint, file, path string
+	}{
+		{"", "/usr/local/bin/version", "usr/local/bin/version", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		{"/bin", "/bin/version", "bin/version", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		{"/", "/version", "version", "/:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		{"/opt/x/", "/opt/x/version", "opt/x/version", "/opt/x:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+	} {
+		s.Dir = tc.dir
+		img, err := Image(s, bin, o)
+		if err != nil {
+			t.Fatalf("dir %q: %v", tc.dir, err)
+		}
+		cfg, _ := img.ConfigFile()
+		if got := cfg.Config.Entrypoint; len(got) != 1 || got[0] != tc.entrypoint {
+			t.Errorf("dir %q: entrypoint %q, want %s", tc.dir, got, tc.entrypoint)
+		}
+		if cfg.Config.Env[0] != "PATH="+tc.path {
+			t.Errorf("dir %q: %s, want PATH=%s", tc.dir, cfg.Config.Env[0], tc.path)
+		}
+		files, _ := imageContents(t, img, "")
+		if h := files[tc.file]; h == nil || h.Mode&0o777 != 0o755 {
+			t.Errorf("dir %q: no executable %s in the image", tc.dir, tc.file)
+		}
+		if out := runEntrypoint(t, img, "--version"); !strings.HasPrefix(out, "version v9.9.9") {
+			t.Errorf("dir %q: the entrypoint printed %q", tc.dir, out)
+		}
+	}
+	s.Dir = "bin"
+	if _, err := Image(s, bin, o); err == nil || !strings.Contains(err.Error(), `dir "bin" is not an absolute path`) {
+		t.Errorf("a relative dir: %v", err)
+	}
+}

@@ -660,6 +660,9 @@ func startDHCP(ctx context.Context, t *testing.T, c scope.Clients, dir, portName
 		"--interface=br-pod", "--bind-interfaces", "--except-interface=lo", "--leasefile-ro",
 		"--dhcp-range=" + subnet + ",static,255.255.255.0,12h", "--dhcp-host=" + host,
 		"--dhcp-option=3", "--dhcp-option=6", "--log-dhcp",
+		// As root: a process that changes its user loses its parent-death
+		// signal, and this one must not outlive the test.
+		"--user=root",
 	}})
 	if err != nil {
 		t.Fatalf("%v (Debian package dnsmasq-base)", err)
