@@ -19,7 +19,7 @@ demo: tools ## The README's main job: viosim, the local control plane, epks inst
 	$(GO) run ./hack/demo --dir _output/demo $(if $(KEEP),--keep) $(if $(IP_ACCESS),--ip-access)
 
 .PHONY: test
-test: deps tools verify test-unit test-integration csi-sanity bench-small e2e ## Everything CI runs: checks, unit, integration, csi-sanity and e2e tests.
+test: deps tools verify test-unit test-integration csi-sanity bench-small e2e e2e-boot-server ## Everything CI runs: checks, unit, integration, csi-sanity, e2e tests and a server booted as a VM (make e2e-boot runs the whole boot test).
 
 ##@ Building
 

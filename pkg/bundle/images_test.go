@@ -1,17 +1,14 @@
 package bundle_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/bundle"
 	"github.com/epks/epks/pkg/params"
-	"github.com/epks/epks/pkg/render"
-	"github.com/epks/epks/pkg/values"
+	"github.com/epks/epks/test/rendertest"
 )
 
 // TestChartCommandsAreTheImagesBinaries: every container of the chart that
@@ -23,18 +20,7 @@ func TestChartCommandsAreTheImagesBinaries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := charts.LoadAddons()
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest, err := render.Render(context.Background(), ch, values.For(p, p.OpenStackCA).Values, render.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := render.Objects(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := rendertest.Objects(t, p)
 	byRepo := map[string]bundle.UpstreamImage{}
 	for _, u := range bundle.UpstreamImages(bundle.Versions{}) {
 		byRepo[bundle.UpstreamRegistry+"/"+u.Repository] = u

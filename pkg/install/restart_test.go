@@ -1,16 +1,14 @@
 package install
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/names"
 	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/render"
-	"github.com/epks/epks/pkg/values"
+	"github.com/epks/epks/test/rendertest"
 )
 
 // seedParams are the runbook's example parameters, with a pod network so that
@@ -29,15 +27,7 @@ func renderSeed(t *testing.T, edit func(p *params.Params)) string {
 	t.Helper()
 	p := seedParams(t)
 	edit(p)
-	ch, err := charts.LoadAddons()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := render.Render(context.Background(), ch, values.For(p, p.OpenStackCA).Values, render.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return rendertest.Manifest(t, p)
 }
 
 // nonSecrets maps kind/namespace/name of every object that is not a Secret to

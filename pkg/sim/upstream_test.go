@@ -13,11 +13,10 @@ import (
 	csiopenstack "k8s.io/cloud-provider-openstack/pkg/csi/cinder/openstack"
 	occm "k8s.io/cloud-provider-openstack/pkg/openstack"
 
-	"github.com/epks/epks/charts"
 	"github.com/epks/epks/pkg/params"
 	"github.com/epks/epks/pkg/render"
 	"github.com/epks/epks/pkg/sim"
-	"github.com/epks/epks/pkg/values"
+	"github.com/epks/epks/test/rendertest"
 )
 
 // cloudConf goes the product's whole way to a cloud.conf for the simulator:
@@ -35,18 +34,7 @@ func cloudConf(t *testing.T, s *sim.Server, o sim.ParamsOptions) (string, *param
 	if err != nil {
 		t.Fatalf("epks refuses viosim's parameters file: %v", err)
 	}
-	ch, err := charts.LoadAddons()
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest, err := render.Render(context.Background(), ch, values.For(p, p.OpenStackCA).Values, render.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := render.Objects(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := rendertest.Objects(t, p)
 	secret := render.Find(objs, "Secret", "epks-addons-cloud-config")
 	conf, _ := render.SecretData(secret, "cloud.conf")
 	ca, _ := render.SecretData(secret, "ca.crt")

@@ -30,7 +30,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
-	"sigs.k8s.io/yaml"
 
 	"github.com/epks/epks/test/proc"
 )
@@ -44,18 +43,6 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// guestImage is the cached image of make guest-image (the script prints its
-// path; it builds nothing when the image is there).
-func guestImage(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("../../hack/build-guest-image.sh").Output()
-	if err != nil {
-		t.Fatalf("hack/build-guest-image.sh (make guest-image): %v", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return lines[len(lines)-1]
-}
-
 func TestBootServer(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Fatal("the boot test needs root: network namespaces, taps and debootstrap")
@@ -64,7 +51,7 @@ func TestBootServer(t *testing.T) {
 	phase := func(name string, since time.Time) { t.Logf("phase %-28s %6.1fs", name, time.Since(since).Seconds()) }
 
 	p0 := time.Now()
-	image := guestImage(t)
+	image := script(t, "../../hack/build-guest-image.sh") // make guest-image
 	phase("guest image", p0)
 
 	// The namespace and its bridges: the management network's bridge has
@@ -215,17 +202,8 @@ func port(t *testing.T, url string) string {
 
 func client(t *testing.T, dir, paramsPath string) (*gophercloud.ProviderClient, []byte) {
 	t.Helper()
-	data, err := os.ReadFile(paramsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		Parameters map[string]any `json:"parameters"`
-	}
-	if err := yaml.Unmarshal(data, &f); err != nil {
-		t.Fatal(err)
-	}
-	p := func(k string) string { s, _ := f.Parameters[k].(string); return s }
+	parameters := paramsOf(t, paramsPath)
+	p := func(k string) string { s, _ := parameters[k].(string); return s }
 	ca, err := os.ReadFile(filepath.Join(dir, "viosim-ca.crt"))
 	if err != nil {
 		t.Fatal(err)

@@ -193,6 +193,8 @@ func (p *phases) done(ph phase, what string) {
 }
 
 // script runs a hack/ script whose last output line is a path.
+// script runs one of hack's build scripts, its progress on the test's
+// output, and returns the last line it prints: the path of what it built.
 func script(t *testing.T, path string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(path, args...)
