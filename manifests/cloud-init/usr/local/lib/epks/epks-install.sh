@@ -14,7 +14,10 @@ env_file=${EPKS_ENV:-/etc/epks/node.env}
 ctr=(ctr --namespace k8s.io)
 mnt=/run/epks/epks-image
 
-if ! "${ctr[@]}" images ls -q | grep -qxF "$EPKS_IMAGE"; then
+# The list is read whole first: grep -q in a pipe from ctr stops reading at the first match,
+# ctr dies of SIGPIPE and pipefail would report the image missing.
+have=$("${ctr[@]}" images ls -q)
+if ! grep -qxF "$EPKS_IMAGE" <<<"$have"; then
   echo "$EPKS_IMAGE is not among the imported images; pulling it"
   "${ctr[@]}" images pull "$EPKS_IMAGE"
 fi
