@@ -4,6 +4,7 @@ package cloudinit
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,8 +90,9 @@ func nodeStep(t *testing.T, env []string, edits map[string]any, script string, a
 
 // TestOfflineImages builds the images as `make images` does into an offline
 // bundle, runs the node's own import step (epks-containerd.sh import) against
-// a real containerd, and then does what epks-install.sh does with the epks
-// image: mount it and run its binary.
+// a real containerd, and then the install step's own check of the epks
+// image (epks-install.sh image): found, mounted, its binary run; refused
+// by name on an offline node that lacks it.
 func TestOfflineImages(t *testing.T) {
 	env := containerd(t)
 	ca, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
@@ -133,13 +135,33 @@ func TestOfflineImages(t *testing.T) {
 		}
 	}
 
-	// What epks-install.sh does: mount the epks image and run its binary.
-	mnt := t.TempDir()
-	ctr("images", "mount", EPKSImage(seedParams(t, nil)), mnt)
-	defer ctr("images", "unmount", mnt)
-	version, err := exec.Command(filepath.Join(mnt, "usr/local/bin/epks"), "--version").CombinedOutput()
-	if err != nil || !strings.Contains(string(version), "epks version "+names.Version) {
-		t.Errorf("epks --version from the mounted image: %v\n%s", err, version)
+	// epks-install.sh finds the imported epks image, mounts it and runs its
+	// binary. 400 more names of 200 bytes make ctr's list longer than a
+	// pipe holds, after the epks image: a check that stops reading at the
+	// first match kills ctr with SIGPIPE, and under pipefail the image
+	// looks missing.
+	for i := 0; i < 400; i++ {
+		ctr("images", "tag", built[0].Ref, fmt.Sprintf("registry.local/padding/%s-%03d:v1", strings.Repeat("x", 170), i))
+	}
+	mountEnv := append(env[:len(env):len(env)], "EPKS_IMAGE_MOUNT="+filepath.Join(t.TempDir(), "epks-image"))
+	installImage := func(source string) (string, error) {
+		return nodeStep(t, mountEnv, map[string]any{"offline_bundle_path": bundle, "package_source": source}, "epks-install.sh", "image")
+	}
+	out, err = installImage("bundle")
+	if err != nil || !strings.Contains(out, "epks version "+names.Version) || strings.Contains(out, "pulling") {
+		t.Errorf("epks-install.sh image: %v\n%s", err, out)
+	}
+	if !strings.Contains(ctr("images", "ls", "-q"), EPKSImage(seedParams(t, nil))) {
+		t.Fatal("the epks image is not imported")
+	}
+	ctr("images", "rm", EPKSImage(seedParams(t, nil)))
+	out, err = installImage("bundle")
+	if err == nil || !strings.Contains(out, EPKSImage(seedParams(t, nil))+" is not among the imported images: add its tarball to "+bundle+"/images") {
+		t.Errorf("epks-install.sh image on an offline node without the epks image: %v\n%s", err, out)
+	}
+	// The import again, for what follows.
+	if out, err := importStep("apt"); err != nil {
+		t.Fatalf("epks-containerd.sh import: %v\n%s", err, out)
 	}
 
 	// With package_source: bundle the node is offline: missing images fail the step.
