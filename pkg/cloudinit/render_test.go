@@ -117,7 +117,7 @@ func TestSecretsByRole(t *testing.T) {
 // node.env (or is one of the documented overrides with a default), and no
 // script traces its commands.
 func TestScriptsReadOnlyNodeEnv(t *testing.T) {
-	overrides := map[string]bool{"EPKS_ENV": true, "EPKS_ROOT": true, "EPKS_SYSFS": true, "EPKS_NIC_WAIT": true}
+	overrides := map[string]bool{"EPKS_ENV": true, "EPKS_ROOT": true, "EPKS_SYSFS": true, "EPKS_NIC_WAIT": true, "EPKS_IMAGE_MOUNT": true}
 	ud := parseUserData(t, render(t, seedParams(t, nil), RoleControlPlane, DefaultOS))
 	env := ud.file(t, "/etc/epks/node.env").Content
 	set := map[string]bool{}
