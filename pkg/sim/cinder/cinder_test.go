@@ -86,6 +86,23 @@ func TestVolumesSnapshotsAttachments(t *testing.T) {
 			sn, err := snapshots.Get(ctx, storage, snap.ID).Extract()
 			return err == nil && sn.Status == "available", err
 		})
+		// The snapshot list's filters: volume, name, status.
+		for _, tc := range []struct {
+			opts snapshots.ListOpts
+			want int
+		}{
+			{snapshots.ListOpts{VolumeID: vol.ID}, 1}, {snapshots.ListOpts{VolumeID: "other"}, 0},
+			{snapshots.ListOpts{Name: "snap-1", Status: "available"}, 1}, {snapshots.ListOpts{Name: "snap-2"}, 0},
+			{snapshots.ListOpts{Status: "error"}, 0},
+		} {
+			page, err := snapshots.List(storage, tc.opts).AllPages(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if list, _ := snapshots.ExtractSnapshots(page); len(list) != tc.want {
+				t.Errorf("snapshots %+v: %d, want %d", tc.opts, len(list), tc.want)
+			}
+		}
 		restored, err := volumes.Create(ctx, storage, volumes.CreateOpts{Size: 2, SnapshotID: snap.ID, Name: "restored"}, nil).Extract()
 		if err != nil || restored.SnapshotID != snap.ID {
 			t.Fatalf("restore: %v %+v", err, restored)

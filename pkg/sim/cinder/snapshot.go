@@ -18,29 +18,16 @@ func snapshotView(s model.Snapshot) map[string]any {
 
 func (c *cinder) listSnapshots() http.HandlerFunc {
 	return get(func(r *http.Request) (any, error) {
-		q := r.URL.Query()
-		meta, err := metadataFilter(r)
+		f, err := listFilterOf(r, "Snapshot", func(id, project string) bool {
+			s, err := c.world.Snapshot(id)
+			return err == nil && s.ProjectID == project
+		})
 		if err != nil {
 			return nil, err
 		}
-		project := api.TokenOf(r.Context()).ProjectID
-		if err := knownMarker(r, "Snapshot", func(id string) bool {
-			s, err := c.world.Snapshot(id)
-			return err == nil && s.ProjectID == project
-		}); err != nil {
-			return nil, err
-		}
+		volumeID := r.URL.Query().Get("volume_id")
 		snaps := c.world.Snapshots(func(s *model.Snapshot) bool {
-			if s.ProjectID != project || (q.Get("volume_id") != "" && s.VolumeID != q.Get("volume_id")) ||
-				(q.Get("name") != "" && s.Name != q.Get("name")) || (q.Get("status") != "" && s.Status != q.Get("status")) {
-				return false
-			}
-			for k, v := range meta {
-				if s.Metadata[k] != v {
-					return false
-				}
-			}
-			return true
+			return f.matches(s.ProjectID, s.Name, s.Status, s.Metadata) && (volumeID == "" || s.VolumeID == volumeID)
 		})
 		return page(r, "snapshots", snaps, func(s model.Snapshot) string { return s.ID }, func(s model.Snapshot) any { return snapshotView(s) })
 	})

@@ -92,23 +92,45 @@ func knownMarker(r *http.Request, kind string, exists func(id string) bool) erro
 	return api.Errorf(http.StatusNotFound, "%s %s could not be found.", kind, m)
 }
 
+// listFilter is what a volume or snapshot list asks for: the token's
+// project, the name, status and metadata filters of the query.
+type listFilter struct {
+	project, name, status string
+	metadata              map[string]string
+}
+
+// listFilterOf reads a list's filters and answers its unknown marker
+// (knownMarker); exists reports whether an id is of kind in the project.
+func listFilterOf(r *http.Request, kind string, exists func(id, project string) bool) (listFilter, error) {
+	meta, err := metadataFilter(r)
+	if err != nil {
+		return listFilter{}, err
+	}
+	q := r.URL.Query()
+	f := listFilter{project: api.TokenOf(r.Context()).ProjectID, name: q.Get("name"), status: q.Get("status"), metadata: meta}
+	if err := knownMarker(r, kind, func(id string) bool { return exists(id, f.project) }); err != nil {
+		return listFilter{}, err
+	}
+	return f, nil
+}
+
+// matches reports whether a resource with these fields passes the filter.
+func (f listFilter) matches(project, name, status string, metadata map[string]string) bool {
+	return project == f.project && (f.name == "" || name == f.name) && (f.status == "" || status == f.status) &&
+		model.MetadataMatches(metadata, f.metadata)
+}
+
 func (c *cinder) listVolumes(detail bool) http.HandlerFunc {
 	return get(func(r *http.Request) (any, error) {
-		q := r.URL.Query()
-		meta, err := metadataFilter(r)
+		f, err := listFilterOf(r, "Volume", func(id, project string) bool {
+			v, err := c.world.Volume(id)
+			return err == nil && v.ProjectID == project
+		})
 		if err != nil {
 			return nil, err
 		}
-		project := api.TokenOf(r.Context()).ProjectID
-		if err := knownMarker(r, "Volume", func(id string) bool {
-			v, err := c.world.Volume(id)
-			return err == nil && v.ProjectID == project
-		}); err != nil {
-			return nil, err
-		}
 		vols := c.world.Volumes(func(v *model.Volume) bool {
-			return v.ProjectID == project && (q.Get("name") == "" || v.Name == q.Get("name")) &&
-				(q.Get("status") == "" || v.Status == q.Get("status")) && model.VolumeMetadataMatches(v, meta)
+			return f.matches(v.ProjectID, v.Name, v.Status, v.Metadata)
 		})
 		view := func(v model.Volume) any { return c.summary(r, v) }
 		if detail {

@@ -464,11 +464,11 @@ func (w *World) DeleteVolumeMetadata(id, key string) error {
 	return nil
 }
 
-// VolumeMetadataMatches reports whether a volume has every key and value of
-// want; used by the metadata filter of the volume list.
-func VolumeMetadataMatches(v *Volume, want map[string]string) bool {
+// MetadataMatches reports whether metadata has every key and value of want
+// (Cinder's metadata filter of volume and snapshot lists).
+func MetadataMatches(metadata, want map[string]string) bool {
 	for k, val := range want {
-		if v.Metadata[k] != val {
+		if metadata[k] != val {
 			return false
 		}
 	}
