@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	csiopenstack "k8s.io/cloud-provider-openstack/pkg/csi/cinder/openstack"
-	occm "k8s.io/cloud-provider-openstack/pkg/openstack"
 	openstackutil "k8s.io/cloud-provider-openstack/pkg/util/openstack"
 
 	"github.com/epks/epks/pkg/sim"
@@ -117,20 +115,7 @@ func TestLoadBalancerErrorSeenByOCCM(t *testing.T) {
 	if code := control(t, s, http.MethodPost, "/transitions/faults", map[string]any{"kind": "loadbalancer", "from": "PENDING_CREATE", "to": "ERROR"}, nil); code != http.StatusCreated {
 		t.Fatalf("adding the fault: %d", code)
 	}
-	confPath, _ := cloudConf(t, s, sim.ParamsOptions{LoadBalancerProvider: "octavia"})
-	f, err := os.Open(confPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cfg, err := occm.ReadConfig(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	provider, err := occm.NewOpenStack(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	provider := occmProvider(t, s)
 	lbaas, _ := provider.LoadBalancer()
 	ctx := context.Background()
 	svc := &corev1.Service{
@@ -151,7 +136,7 @@ func TestLoadBalancerErrorSeenByOCCM(t *testing.T) {
 			Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: addr}}}})
 	}
 	start := time.Now()
-	err = func() (err error) {
+	err := func() (err error) {
 		// Past an ACTIVE load balancer the OCCM goes on to the Service
 		// through a Kubernetes client it has not here, and panics: a
 		// failure of this test, not of the run.

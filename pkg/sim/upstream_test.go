@@ -50,11 +50,10 @@ func cloudConf(t *testing.T, s *sim.Server, o sim.ParamsOptions) (string, *param
 	return confPath, p
 }
 
-// TestCloudControllerManagerStartsAgainstSimulator builds the OCCM's
-// OpenStack provider from the rendered cloud.conf, as the OCCM does at
-// start, and initializes a node from Nova.
-func TestCloudControllerManagerStartsAgainstSimulator(t *testing.T) {
-	s := start(t, sim.Options{})
+// occmProvider builds the OCCM's OpenStack provider from the rendered
+// cloud.conf (Octavia load balancers), as the OCCM does at start.
+func occmProvider(t *testing.T, s *sim.Server) *occm.OpenStack {
+	t.Helper()
 	confPath, _ := cloudConf(t, s, sim.ParamsOptions{LoadBalancerProvider: "octavia"})
 	f, err := os.Open(confPath)
 	if err != nil {
@@ -69,6 +68,15 @@ func TestCloudControllerManagerStartsAgainstSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the OCCM cannot start against viosim: %v", err)
 	}
+	return provider
+}
+
+// TestCloudControllerManagerStartsAgainstSimulator builds the OCCM's
+// OpenStack provider from the rendered cloud.conf, as the OCCM does at
+// start, and initializes a node from Nova.
+func TestCloudControllerManagerStartsAgainstSimulator(t *testing.T) {
+	s := start(t, sim.Options{})
+	provider := occmProvider(t, s)
 	instances, ok := provider.InstancesV2()
 	if !ok {
 		t.Fatal("no InstancesV2")
